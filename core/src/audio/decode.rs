@@ -1,0 +1,259 @@
+//! Streaming decoding of WAV, FLAC, MP3, OGG/Vorbis and AAC/M4A through symphonia.
+//!
+//! [`AudioReader`] yields one decoded packet at a time, so a song of hours is never held whole
+//! in memory by the separator.
+
+use super::{AudioBuffer, sanitize};
+use std::fs::File;
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
+use symphonia::core::audio::SampleBuffer;
+use symphonia::core::codecs::{CODEC_TYPE_NULL, Decoder, DecoderOptions};
+use symphonia::core::errors::Error as SymphoniaError;
+use symphonia::core::formats::{FormatOptions, FormatReader};
+use symphonia::core::io::{MediaSource, MediaSourceStream};
+use symphonia::core::meta::MetadataOptions;
+use symphonia::core::probe::Hint;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    #[error("{path}: cannot open: {source}")]
+    Open { path: PathBuf, source: std::io::Error },
+    #[error("{path}: not a supported audio file ({reason})")]
+    Unsupported { path: PathBuf, reason: String },
+    #[error("{path}: has no audio track number {index} (it has {available})")]
+    NoTrack { path: PathBuf, index: usize, available: usize },
+    #[error("{path}: corrupt audio: {reason}")]
+    Corrupt { path: PathBuf, reason: String },
+    #[error("{path}: contains no audio samples")]
+    Empty { path: PathBuf },
+}
+
+/// Packet-by-packet decoder of one audio track.
+pub struct AudioReader {
+    path: PathBuf,
+    format: Box<dyn FormatReader>,
+    decoder: Box<dyn Decoder>,
+    track_id: u32,
+    sample_rate: u32,
+    channels: Option<usize>,
+    n_frames: Option<u64>,
+    /// Samples that were NaN or infinite and were replaced by silence.
+    pub non_finite_samples: usize,
+    /// Packets the decoder rejected and skipped (a damaged stretch of an MP3, say).
+    pub skipped_packets: usize,
+}
+
+impl std::fmt::Debug for AudioReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AudioReader").field("path", &self.path).field("sample_rate", &self.sample_rate).finish()
+    }
+}
+
+impl AudioReader {
+    /// Opens the first audio track of a file.
+    pub fn open(path: &Path) -> Result<Self, DecodeError> {
+        Self::open_track(path, 0)
+    }
+
+    /// Opens the `index`-th audio track (multitrack files such as MUSDB18's `.stem.mp4`).
+    pub fn open_track(path: &Path, index: usize) -> Result<Self, DecodeError> {
+        let file = File::open(path).map_err(|source| DecodeError::Open { path: path.to_owned(), source })?;
+        let ext = path.extension().and_then(|e| e.to_str()).map(str::to_owned);
+        Self::from_source(Box::new(file), ext.as_deref(), path.to_owned(), index)
+    }
+
+    /// Decodes from memory (the web app and the plugin); `name` is used in error messages.
+    pub fn from_bytes(bytes: Vec<u8>, name: &str) -> Result<Self, DecodeError> {
+        let ext = Path::new(name).extension().and_then(|e| e.to_str()).map(str::to_owned);
+        Self::from_source(Box::new(Cursor::new(bytes)), ext.as_deref(), PathBuf::from(name), 0)
+    }
+
+    fn from_source(
+        source: Box<dyn MediaSource>,
+        extension: Option<&str>,
+        path: PathBuf,
+        index: usize,
+    ) -> Result<Self, DecodeError> {
+        let stream = MediaSourceStream::new(source, Default::default());
+        let mut hint = Hint::new();
+        if let Some(ext) = extension {
+            hint.with_extension(ext);
+        }
+        let unsupported = |reason: String| DecodeError::Unsupported { path: path.clone(), reason };
+        let probed = symphonia::default::get_probe()
+            .format(&hint, stream, &FormatOptions::default(), &MetadataOptions::default())
+            .map_err(|e| unsupported(e.to_string()))?;
+        let format = probed.format;
+        let audio_tracks: Vec<_> =
+            format.tracks().iter().filter(|t| t.codec_params.codec != CODEC_TYPE_NULL).collect();
+        let available = audio_tracks.len();
+        let track = audio_tracks
+            .get(index)
+            .ok_or_else(|| DecodeError::NoTrack { path: path.clone(), index, available })?;
+        let params = &track.codec_params;
+        let sample_rate = params.sample_rate.ok_or_else(|| unsupported("no sample rate".into()))?;
+        let decoder = symphonia::default::get_codecs()
+            .make(params, &DecoderOptions::default())
+            .map_err(|e| unsupported(e.to_string()))?;
+        Ok(Self {
+            track_id: track.id,
+            channels: params.channels.map(|c| c.count()),
+            n_frames: params.n_frames,
+            sample_rate,
+            format,
+            decoder,
+            path,
+            non_finite_samples: 0,
+            skipped_packets: 0,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+    pub fn sample_rate(&self) -> u32 {
+        self.sample_rate
+    }
+    /// Channel count, if the container states it before decoding (AAC may not).
+    pub fn channels(&self) -> Option<usize> {
+        self.channels
+    }
+    /// Length in frames, if the container states it.
+    pub fn n_frames(&self) -> Option<u64> {
+        self.n_frames
+    }
+
+    /// Next decoded packet as planar samples, or `None` at the end of the stream.
+    pub fn next_block(&mut self) -> Result<Option<Vec<Vec<f32>>>, DecodeError> {
+        loop {
+            let packet = match self.format.next_packet() {
+                Ok(packet) => packet,
+                Err(SymphoniaError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                    return Ok(None);
+                }
+                Err(e) => return Err(self.corrupt(e)),
+            };
+            if packet.track_id() != self.track_id {
+                continue;
+            }
+            let decoded = match self.decoder.decode(&packet) {
+                Ok(decoded) => decoded,
+                // A damaged packet: skip it (as players do) and count it.
+                Err(SymphoniaError::DecodeError(_)) => {
+                    self.skipped_packets += 1;
+                    continue;
+                }
+                Err(e) => return Err(self.corrupt(e)),
+            };
+            let spec = *decoded.spec();
+            let n_channels = spec.channels.count();
+            if n_channels == 0 {
+                return Err(self.corrupt("a packet with zero channels"));
+            }
+            if *self.channels.get_or_insert(n_channels) != n_channels {
+                return Err(self.corrupt("the channel count changes mid-stream"));
+            }
+            let frames = decoded.frames();
+            if frames == 0 {
+                continue;
+            }
+            let mut interleaved = SampleBuffer::<f32>::new(decoded.capacity() as u64, spec);
+            interleaved.copy_interleaved_ref(decoded);
+            let samples = &interleaved.samples()[..frames * n_channels];
+            let mut planar: Vec<Vec<f32>> =
+                (0..n_channels).map(|c| samples.iter().skip(c).step_by(n_channels).copied().collect()).collect();
+            for channel in &mut planar {
+                self.non_finite_samples += sanitize(channel);
+            }
+            return Ok(Some(planar));
+        }
+    }
+
+    /// Decodes the rest of the stream into one buffer.
+    pub fn read_to_end(mut self) -> Result<AudioBuffer, DecodeError> {
+        let mut channels: Vec<Vec<f32>> = Vec::new();
+        while let Some(block) = self.next_block()? {
+            if channels.is_empty() {
+                channels = vec![Vec::new(); block.len()];
+            }
+            for (dst, src) in channels.iter_mut().zip(block) {
+                dst.extend_from_slice(&src);
+            }
+        }
+        if channels.first().is_none_or(Vec::is_empty) {
+            return Err(DecodeError::Empty { path: self.path });
+        }
+        Ok(AudioBuffer::new(self.sample_rate, channels))
+    }
+
+    fn corrupt(&self, reason: impl std::fmt::Display) -> DecodeError {
+        DecodeError::Corrupt { path: self.path.clone(), reason: reason.to_string() }
+    }
+}
+
+/// Decodes a whole file.
+pub fn read_audio(path: &Path) -> Result<AudioBuffer, DecodeError> {
+    AudioReader::open(path)?.read_to_end()
+}
+
+/// Decodes a whole in-memory file.
+pub fn read_audio_bytes(bytes: Vec<u8>, name: &str) -> Result<AudioBuffer, DecodeError> {
+    AudioReader::from_bytes(bytes, name)?.read_to_end()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audio::{BitDepth, wav_bytes};
+
+    #[test]
+    fn wav_round_trip_keeps_rate_channels_and_samples() {
+        let left: Vec<f32> = (0..1000).map(|i| (i as f32 * 0.01).sin() * 0.5).collect();
+        let right: Vec<f32> = left.iter().map(|x| -x).collect();
+        let buffer = AudioBuffer::new(44100, vec![left.clone(), right.clone()]);
+        for depth in [BitDepth::Int16, BitDepth::Int24, BitDepth::Float32] {
+            let bytes = wav_bytes(&buffer, depth).unwrap();
+            let decoded = read_audio_bytes(bytes, "x.wav").unwrap();
+            assert_eq!(decoded.sample_rate, 44100);
+            assert_eq!(decoded.n_channels(), 2);
+            assert_eq!(decoded.n_frames(), 1000);
+            let tol = match depth {
+                BitDepth::Int16 => 1e-4,
+                BitDepth::Int24 => 1e-6,
+                BitDepth::Float32 => 0.0,
+            };
+            let err = decoded.channels[1].iter().zip(&right).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+            assert!(err <= tol, "{depth:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn garbage_is_a_clear_error_naming_the_file() {
+        let err = read_audio_bytes(b"this is not audio at all".repeat(20), "notes.txt").unwrap_err();
+        assert!(matches!(err, DecodeError::Unsupported { .. }), "{err}");
+        assert!(err.to_string().contains("notes.txt"));
+        let err = read_audio(Path::new("/nonexistent/song.wav")).unwrap_err();
+        assert!(err.to_string().contains("/nonexistent/song.wav"));
+    }
+
+    #[test]
+    fn truncated_wav_is_an_error_or_shorter_never_a_panic() {
+        let buffer = AudioBuffer::new(16000, vec![vec![0.25; 4000]]);
+        let bytes = wav_bytes(&buffer, BitDepth::Int16).unwrap();
+        for cut in [10, 44, 100, 3000] {
+            match read_audio_bytes(bytes[..cut].to_vec(), "cut.wav") {
+                Ok(buf) => assert!(buf.n_frames() < 4000),
+                Err(e) => assert!(e.to_string().contains("cut.wav")),
+            }
+        }
+    }
+
+    #[test]
+    fn zero_length_wav_is_empty_error() {
+        let buffer = AudioBuffer::new(16000, vec![vec![]]);
+        let bytes = wav_bytes(&buffer, BitDepth::Int16).unwrap();
+        let err = read_audio_bytes(bytes, "empty.wav").unwrap_err();
+        assert!(matches!(err, DecodeError::Empty { .. } | DecodeError::Unsupported { .. }), "{err}");
+    }
+}

@@ -1,0 +1,407 @@
+//! Chunked inference: any length, sample rate and channel count in, vocals and accompaniment
+//! out at the input's rate and channel count, in bounded memory.
+//!
+//! The input is cut into overlapping windows (`chunk_seconds` long, `overlap` of which is
+//! shared with the next one). For each window the model estimates a complex vocal mask on the
+//! mono 16 kHz signal; the mask is interpolated onto each input channel's own STFT at the full
+//! rate (so stereo and high-frequency detail are kept), and the vocals are resynthesised. Vocal
+//! estimates of consecutive windows are cross-faded linearly over the overlap, and the
+//! accompaniment is the input minus the vocals, so the stems always re-sum to the input.
+//!
+//! Above the model's 8 kHz band the mask is not estimated; we extend it with the mean mask of
+//! the top kilohertz (7-8 kHz) of the same frame. This is an approximation, documented in
+//! docs/ARCHITECTURE.md.
+
+use crate::audio::{AudioBuffer, downmix};
+use crate::dsp::{ResampleError, Spectrogram, Stft, resample};
+use crate::model::PoCoNet;
+use crate::{HOP, MODEL_SAMPLE_RATE, N_FFT};
+use burn::tensor::{Device, Tensor};
+use realfft::num_complex::Complex32;
+
+/// Lowest and highest input rates accepted.
+pub const MIN_SAMPLE_RATE: u32 = 4_000;
+pub const MAX_SAMPLE_RATE: u32 = 384_000;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SeparatorConfig {
+    /// Window length in seconds (the model's attention context).
+    pub chunk_seconds: f32,
+    /// Fraction of a window shared with the next, cross-faded (0 to 0.5).
+    pub overlap: f32,
+}
+
+impl Default for SeparatorConfig {
+    fn default() -> Self {
+        Self { chunk_seconds: 10.0, overlap: 0.25 }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SeparationError {
+    #[error("invalid separator settings: {0}")]
+    Config(String),
+    #[error("unsupported sample rate {0} Hz (supported: {MIN_SAMPLE_RATE} to {MAX_SAMPLE_RATE} Hz)")]
+    SampleRate(u32),
+    #[error("audio has no channels")]
+    NoChannels,
+    #[error("expected {expected} channels, got {got}")]
+    Channels { expected: usize, got: usize },
+    #[error(transparent)]
+    Resample(#[from] ResampleError),
+    #[error("the model failed: {0}")]
+    Model(String),
+}
+
+/// The two stems, at the input's rate and channel count.
+#[derive(Clone, Debug)]
+pub struct Stems {
+    pub vocals: AudioBuffer,
+    pub accompaniment: AudioBuffer,
+}
+
+/// A separator model on a device, with its chunking settings.
+#[derive(Debug)]
+pub struct Separator {
+    model: PoCoNet,
+    device: Device,
+    config: SeparatorConfig,
+    model_stft: Stft,
+}
+
+impl Separator {
+    pub fn new(model: PoCoNet, device: Device, config: SeparatorConfig) -> Result<Self, SeparationError> {
+        if !(config.chunk_seconds >= 1.0 && config.chunk_seconds <= 600.0) {
+            return Err(SeparationError::Config(format!("chunk length {} s is outside 1..600 s", config.chunk_seconds)));
+        }
+        if !(0.0..=0.5).contains(&config.overlap) {
+            return Err(SeparationError::Config(format!("overlap {} is outside 0..0.5", config.overlap)));
+        }
+        Ok(Self { model, device, config, model_stft: Stft::new(N_FFT, HOP) })
+    }
+
+    pub fn config(&self) -> &SeparatorConfig {
+        &self.config
+    }
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    /// Separates a whole buffer; `progress` gets the fraction done after each window.
+    pub fn separate(&self, audio: &AudioBuffer, mut progress: impl FnMut(f64)) -> Result<Stems, SeparationError> {
+        let channels = audio.n_channels();
+        let mut stream = self.stream(audio.sample_rate, channels)?;
+        let total = audio.n_frames().max(1) as f64;
+        let mut vocals = vec![Vec::with_capacity(audio.n_frames()); channels];
+        let mut accompaniment = vec![Vec::with_capacity(audio.n_frames()); channels];
+        let collect = |out: StemBlock, vocals: &mut Vec<Vec<f32>>, accompaniment: &mut Vec<Vec<f32>>| {
+            for c in 0..channels {
+                vocals[c].extend_from_slice(&out.vocals[c]);
+                accompaniment[c].extend_from_slice(&out.accompaniment[c]);
+            }
+        };
+        let block = stream.window_len();
+        let mut pos = 0;
+        while pos < audio.n_frames() {
+            let end = (pos + block).min(audio.n_frames());
+            let slices: Vec<&[f32]> = audio.channels.iter().map(|c| &c[pos..end]).collect();
+            for out in stream.push(&slices)? {
+                collect(out, &mut vocals, &mut accompaniment);
+                progress(vocals[0].len() as f64 / total);
+            }
+            pos = end;
+        }
+        if let Some(out) = stream.finish()? {
+            collect(out, &mut vocals, &mut accompaniment);
+        }
+        progress(1.0);
+        Ok(Stems {
+            vocals: AudioBuffer::new(audio.sample_rate, vocals),
+            accompaniment: AudioBuffer::new(audio.sample_rate, accompaniment),
+        })
+    }
+
+    /// A streaming session for audio at `sample_rate` with `channels` channels.
+    pub fn stream(&self, sample_rate: u32, channels: usize) -> Result<SeparationStream<'_>, SeparationError> {
+        if !(MIN_SAMPLE_RATE..=MAX_SAMPLE_RATE).contains(&sample_rate) {
+            return Err(SeparationError::SampleRate(sample_rate));
+        }
+        if channels == 0 {
+            return Err(SeparationError::NoChannels);
+        }
+        let window = ((self.config.chunk_seconds as f64 * sample_rate as f64) as usize).max(1);
+        let overlap = (self.config.overlap as f64 * window as f64) as usize;
+        Ok(SeparationStream {
+            separator: self,
+            sample_rate,
+            window,
+            overlap,
+            channel_stft: Stft::new(channel_n_fft(sample_rate), channel_n_fft(sample_rate) / 4),
+            input: vec![Vec::new(); channels],
+            pending_vocals: None,
+        })
+    }
+
+    /// The complex vocal mask of a mono 16 kHz signal, frame-major `[frames][513]`.
+    pub fn vocal_mask(&self, mono16: &[f32]) -> Result<Spectrogram, SeparationError> {
+        // The model needs a few frames; very short windows are zero-extended.
+        let min_len = N_FFT;
+        let padded;
+        let signal = if mono16.len() < min_len {
+            padded = [mono16, &vec![0.0; min_len - mono16.len()]].concat();
+            &padded[..]
+        } else {
+            mono16
+        };
+        let spec = self.model_stft.forward(signal);
+        let flat: Vec<f32> = spec.bins.iter().flat_map(|c| [c.re, c.im]).collect();
+        let input = Tensor::<1>::from_floats(flat.as_slice(), &self.device).reshape([1, spec.n_frames, spec.n_bins, 2]);
+        let masks = self.model.masks(input);
+        let vocals: Vec<f32> = masks
+            .narrow(1, 0, 1)
+            .into_data()
+            .try_to_vec::<f32>()
+            .map_err(|e| SeparationError::Model(format!("{e:?}")))?;
+        let n_frames = self.model_stft.n_frames(mono16.len()).min(spec.n_frames);
+        let bins = vocals.chunks_exact(2).take(n_frames * spec.n_bins).map(|p| Complex32::new(p[0], p[1])).collect();
+        Ok(Spectrogram { n_frames, n_bins: spec.n_bins, bins })
+    }
+}
+
+/// FFT size for a channel at `rate`: the model's 64 ms frame, rounded to a multiple of 4 so the
+/// hop (a quarter) is whole.
+fn channel_n_fft(rate: u32) -> usize {
+    let hop = ((HOP as f64 * rate as f64 / MODEL_SAMPLE_RATE as f64).round() as usize).max(2);
+    4 * hop
+}
+
+/// Separated samples of one stretch of the stream.
+#[derive(Clone, Debug)]
+pub struct StemBlock {
+    pub vocals: Vec<Vec<f32>>,
+    pub accompaniment: Vec<Vec<f32>>,
+}
+
+/// Push input as it arrives; finished stretches come out in order.
+pub struct SeparationStream<'a> {
+    separator: &'a Separator,
+    sample_rate: u32,
+    window: usize,
+    overlap: usize,
+    channel_stft: Stft,
+    /// Input not yet emitted, starting at the current window's start.
+    input: Vec<Vec<f32>>,
+    /// Vocal estimate of the previous window over the overlap, to cross-fade with.
+    pending_vocals: Option<Vec<Vec<f32>>>,
+}
+
+impl SeparationStream<'_> {
+    pub fn window_len(&self) -> usize {
+        self.window
+    }
+
+    /// Adds input; returns every stretch that became final.
+    pub fn push(&mut self, block: &[&[f32]]) -> Result<Vec<StemBlock>, SeparationError> {
+        if block.len() != self.input.len() {
+            return Err(SeparationError::Channels { expected: self.input.len(), got: block.len() });
+        }
+        for (dst, src) in self.input.iter_mut().zip(block) {
+            dst.extend_from_slice(src);
+        }
+        let mut out = Vec::new();
+        while self.input[0].len() >= self.window {
+            out.push(self.process(self.window, false)?);
+        }
+        Ok(out)
+    }
+
+    /// Separates whatever input is left.
+    pub fn finish(&mut self) -> Result<Option<StemBlock>, SeparationError> {
+        let len = self.input[0].len();
+        if len == 0 {
+            return Ok(None);
+        }
+        self.process(len, true).map(Some)
+    }
+
+    /// Separates the first `len` input samples and emits the final part of them.
+    fn process(&mut self, len: usize, last: bool) -> Result<StemBlock, SeparationError> {
+        let window: Vec<&[f32]> = self.input.iter().map(|c| &c[..len]).collect();
+        let vocals = self.separate_window(&window)?;
+        let emit = if last { len } else { self.window - self.overlap };
+        let mut out_vocals = Vec::with_capacity(vocals.len());
+        let mut out_accompaniment = Vec::with_capacity(vocals.len());
+        for (c, mut v) in vocals.into_iter().enumerate() {
+            if let Some(previous) = &self.pending_vocals {
+                crossfade(&previous[c], &mut v);
+            }
+            let accompaniment: Vec<f32> = self.input[c][..emit].iter().zip(&v).map(|(x, s)| x - s).collect();
+            out_accompaniment.push(accompaniment);
+            out_vocals.push(v);
+        }
+        // Keep the overlap's estimate for the next window, and drop the emitted input.
+        self.pending_vocals = (!last).then(|| out_vocals.iter_mut().map(|v| v.split_off(emit)).collect());
+        if last {
+            for v in &mut out_vocals {
+                v.truncate(emit);
+            }
+        }
+        for c in &mut self.input {
+            c.drain(..emit);
+        }
+        Ok(StemBlock { vocals: out_vocals, accompaniment: out_accompaniment })
+    }
+
+    /// The vocals of one window, per channel, at the input rate.
+    fn separate_window(&self, window: &[&[f32]]) -> Result<Vec<Vec<f32>>, SeparationError> {
+        let len = window[0].len();
+        let mono16 = resample(&downmix(window), self.sample_rate, MODEL_SAMPLE_RATE)?;
+        let mask16 = self.separator.vocal_mask(&mono16)?;
+        let n_frames = self.channel_stft.n_frames(len);
+        let mask = interpolate_mask(&mask16, n_frames, &self.channel_stft, self.sample_rate);
+        Ok(window
+            .iter()
+            .map(|channel| {
+                let mut spec = self.channel_stft.forward(channel);
+                for (x, m) in spec.bins.iter_mut().zip(&mask.bins) {
+                    *x *= m;
+                }
+                self.channel_stft.inverse(&spec, len)
+            })
+            .collect())
+    }
+}
+
+/// Linear cross-fade from `previous` into the start of `current` over `previous.len()` samples.
+fn crossfade(previous: &[f32], current: &mut [f32]) {
+    let n = previous.len().min(current.len());
+    for i in 0..n {
+        let w = (i as f32 + 0.5) / n as f32;
+        current[i] = previous[i] * (1.0 - w) + current[i] * w;
+    }
+}
+
+/// Resamples a 16 kHz-grid mask onto the frames and bins of `stft` at `rate`: bilinear in
+/// time (frame centres) and frequency (bin centres in Hz), with the top-kilohertz mean above
+/// the model's band.
+fn interpolate_mask(mask16: &Spectrogram, n_frames: usize, stft: &Stft, rate: u32) -> Spectrogram {
+    let n_bins = stft.n_bins();
+    let top_bin = N_FFT / 2 - 1; // 511: the Nyquist bin carries no estimate
+    let band_start = top_bin + 1 - N_FFT / 16; // the top kHz: bins 448..=511
+    let frame_scale = stft.hop() as f64 * MODEL_SAMPLE_RATE as f64 / (rate as f64 * HOP as f64);
+    let bin_scale = rate as f64 / stft.n_fft() as f64 * N_FFT as f64 / MODEL_SAMPLE_RATE as f64;
+    let last_frame = mask16.n_frames.saturating_sub(1);
+    let mut bins = Vec::with_capacity(n_frames * n_bins);
+    let mut row = vec![Complex32::new(0.0, 0.0); mask16.n_bins];
+    for t in 0..n_frames {
+        let p = (t as f64 * frame_scale).min(last_frame as f64);
+        let (t0, t1, wt) = (p.floor() as usize, (p.ceil() as usize).min(last_frame), (p - p.floor()) as f32);
+        for (b, r) in row.iter_mut().enumerate() {
+            *r = mask16.frame(t0)[b] * (1.0 - wt) + mask16.frame(t1)[b] * wt;
+        }
+        let high: Complex32 = row[band_start..=top_bin].iter().sum::<Complex32>() / (top_bin + 1 - band_start) as f32;
+        for b in 0..n_bins {
+            let q = b as f64 * bin_scale;
+            if q > top_bin as f64 {
+                bins.push(high);
+            } else {
+                let (b0, b1, wb) = (q.floor() as usize, (q.ceil() as usize).min(top_bin), (q - q.floor()) as f32);
+                bins.push(row[b0] * (1.0 - wb) + row[b1] * wb);
+            }
+        }
+    }
+    Spectrogram { n_frames, n_bins, bins }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::PoCoNetConfig;
+
+    fn tiny_separator(config: SeparatorConfig) -> Separator {
+        let device = Device::flex();
+        let model = PoCoNetConfig::new().with_levels(2).with_base_channels(4).with_max_channels(8).init(&device);
+        Separator::new(model, device, config).unwrap()
+    }
+
+    fn song(rate: u32, seconds: f32, channels: usize) -> AudioBuffer {
+        let n = (rate as f32 * seconds) as usize;
+        let chans = (0..channels)
+            .map(|c| {
+                (0..n)
+                    .map(|i| {
+                        let t = i as f32 / rate as f32;
+                        0.3 * (2.0 * std::f32::consts::PI * (220.0 + 110.0 * c as f32) * t).sin()
+                            + 0.1 * (2.0 * std::f32::consts::PI * 3000.0 * t).sin() * (t * 3.0).sin()
+                    })
+                    .collect()
+            })
+            .collect();
+        AudioBuffer::new(rate, chans)
+    }
+
+    #[test]
+    fn stems_keep_rate_and_channels_and_sum_to_the_input() {
+        for (rate, channels) in [(44100, 2), (8000, 1), (48000, 3), (192000, 2), (16000, 1)] {
+            let sep = tiny_separator(SeparatorConfig { chunk_seconds: 1.5, overlap: 0.25 });
+            let audio = song(rate, 3.3, channels);
+            let stems = sep.separate(&audio, |_| {}).unwrap();
+            for stem in [&stems.vocals, &stems.accompaniment] {
+                assert_eq!(stem.sample_rate, rate);
+                assert_eq!(stem.n_channels(), channels);
+                assert_eq!(stem.n_frames(), audio.n_frames(), "{rate} Hz");
+            }
+            let mut err = 0.0f32;
+            for c in 0..channels {
+                for i in 0..audio.n_frames() {
+                    err = err.max((stems.vocals.channels[c][i] + stems.accompaniment.channels[c][i] - audio.channels[c][i]).abs());
+                }
+            }
+            assert!(err < 1e-5, "{rate} Hz: stems differ from the input by {err}");
+            // Not a trivial split: the vocals are neither silent nor the whole input.
+            let energy = |x: &[f32]| x.iter().map(|v| v * v).sum::<f32>();
+            let ev = energy(&stems.vocals.channels[0]);
+            let ex = energy(&audio.channels[0]);
+            assert!(ev > 1e-6 * ex && (ev - ex).abs() > 1e-6 * ex, "{rate}: {ev} vs {ex}");
+        }
+    }
+
+    #[test]
+    fn unity_mask_reproduces_each_channel_at_full_rate() {
+        // With a mask of exactly 1 the full-rate analysis/synthesis must be transparent,
+        // including above the model's 8 kHz band.
+        let sep = tiny_separator(SeparatorConfig::default());
+        for rate in [44100, 48000, 8000] {
+            let stream = sep.stream(rate, 1).unwrap();
+            let n = rate as usize;
+            let x: Vec<f32> = (0..n).map(|i| ((i * 7919) % 2001) as f32 / 1000.0 - 1.0).collect();
+            let frames16 = n * 16000 / rate as usize / HOP + 1;
+            let ones = Spectrogram { n_frames: frames16, n_bins: 513, bins: vec![Complex32::new(1.0, 0.0); frames16 * 513] };
+            let mask = interpolate_mask(&ones, stream.channel_stft.n_frames(n), &stream.channel_stft, rate);
+            let mut spec = stream.channel_stft.forward(&x);
+            for (a, m) in spec.bins.iter_mut().zip(&mask.bins) {
+                *a *= m;
+            }
+            let y = stream.channel_stft.inverse(&spec, n);
+            let err = x.iter().zip(&y).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+            assert!(err < 1e-4, "{rate}: {err}");
+        }
+    }
+
+    #[test]
+    fn empty_and_bad_inputs() {
+        let sep = tiny_separator(SeparatorConfig::default());
+        let empty = AudioBuffer::new(44100, vec![vec![], vec![]]);
+        let stems = sep.separate(&empty, |_| {}).unwrap();
+        assert_eq!(stems.vocals.n_frames(), 0);
+        assert!(matches!(sep.stream(1000, 2), Err(SeparationError::SampleRate(1000))));
+        assert!(matches!(sep.stream(44100, 0), Err(SeparationError::NoChannels)));
+        let device = Device::flex();
+        let model = PoCoNetConfig::new().with_levels(1).with_base_channels(4).with_max_channels(4).init(&device);
+        assert!(Separator::new(model, device, SeparatorConfig { chunk_seconds: 5.0, overlap: 0.9 }).is_err());
+        // A very short input (shorter than one FFT frame) still works.
+        let short = song(44100, 0.01, 2);
+        let stems = sep.separate(&short, |_| {}).unwrap();
+        assert_eq!(stems.vocals.n_frames(), short.n_frames());
+    }
+}
