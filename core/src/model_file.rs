@@ -115,7 +115,8 @@ impl ModelFile {
             return Err(ModelFileError::Version { path, found: version });
         }
         let kind_name = meta.get("svs_kind").cloned().unwrap_or_default();
-        let kind = ModelKind::parse(&kind_name).ok_or_else(|| not_a_model(format!("unknown model kind '{kind_name}'")))?;
+        let kind =
+            ModelKind::parse(&kind_name).ok_or_else(|| not_a_model(format!("unknown model kind '{kind_name}'")))?;
         let config_json = meta.get("svs_config").cloned().ok_or_else(|| not_a_model("no configuration".into()))?;
         let metadata = match meta.get("svs_metadata") {
             Some(json) => serde_json::from_str(json).map_err(|e| not_a_model(format!("bad metadata ({e})")))?,
@@ -131,8 +132,10 @@ impl ModelFile {
     /// The separator's configuration, if this is a separator file.
     pub fn separator_config(&self) -> Result<PoCoNetConfig, ModelFileError> {
         self.expect_kind(ModelKind::Separator)?;
-        serde_json::from_str(&self.config_json)
-            .map_err(|e| ModelFileError::NotAModel { path: self.name.clone(), reason: format!("bad configuration ({e})") })
+        serde_json::from_str(&self.config_json).map_err(|e| ModelFileError::NotAModel {
+            path: self.name.clone(),
+            reason: format!("bad configuration ({e})"),
+        })
     }
 
     /// Builds the separator on `device` and loads its weights.
@@ -151,7 +154,12 @@ impl ModelFile {
             .load_from(&mut store)
             .map_err(|e| ModelFileError::Weights { path: self.name.clone(), reason: e.to_string() })?;
         if !result.errors.is_empty() || !result.missing.is_empty() {
-            let reason = format!("{} errors, {} missing tensors: {:?}", result.errors.len(), result.missing.len(), result.errors.first());
+            let reason = format!(
+                "{} errors, {} missing tensors: {:?}",
+                result.errors.len(),
+                result.missing.len(),
+                result.errors.first()
+            );
             return Err(ModelFileError::Weights { path: self.name.clone(), reason });
         }
         Ok(())
@@ -238,7 +246,8 @@ mod tests {
     fn corrupt_truncated_and_foreign_files_are_clear_errors() {
         let device = Device::flex();
         let config = tiny();
-        let bytes = model_bytes(&config.init(&device), ModelKind::Separator, &config, &ModelMetadata::default()).unwrap();
+        let bytes =
+            model_bytes(&config.init(&device), ModelKind::Separator, &config, &ModelMetadata::default()).unwrap();
         // Truncated weights.
         let cut = ModelFile::from_bytes(bytes[..bytes.len() - 100].to_vec(), "cut.safetensors")
             .and_then(|f| f.separator(&device).map(|_| ()));
@@ -254,7 +263,8 @@ mod tests {
         assert!(err.to_string().contains("svs_format"), "{err}");
         // A file for a different architecture size: shapes do not match.
         let other = PoCoNetConfig::new().with_levels(1).with_base_channels(8).with_max_channels(8);
-        let bytes2 = model_bytes(&other.init(&device), ModelKind::Separator, &config, &ModelMetadata::default()).unwrap();
+        let bytes2 =
+            model_bytes(&other.init(&device), ModelKind::Separator, &config, &ModelMetadata::default()).unwrap();
         let err = ModelFile::from_bytes(bytes2, "shape.safetensors").unwrap().separator(&device).unwrap_err();
         assert!(matches!(err, ModelFileError::Weights { .. }), "{err}");
     }

@@ -72,7 +72,10 @@ pub struct Separator {
 impl Separator {
     pub fn new(model: PoCoNet, device: Device, config: SeparatorConfig) -> Result<Self, SeparationError> {
         if !(config.chunk_seconds >= 1.0 && config.chunk_seconds <= 600.0) {
-            return Err(SeparationError::Config(format!("chunk length {} s is outside 1..600 s", config.chunk_seconds)));
+            return Err(SeparationError::Config(format!(
+                "chunk length {} s is outside 1..600 s",
+                config.chunk_seconds
+            )));
         }
         if !(0.0..=0.5).contains(&config.overlap) {
             return Err(SeparationError::Config(format!("overlap {} is outside 0..0.5", config.overlap)));
@@ -354,7 +357,9 @@ mod tests {
             let mut err = 0.0f32;
             for c in 0..channels {
                 for i in 0..audio.n_frames() {
-                    err = err.max((stems.vocals.channels[c][i] + stems.accompaniment.channels[c][i] - audio.channels[c][i]).abs());
+                    err = err.max(
+                        (stems.vocals.channels[c][i] + stems.accompaniment.channels[c][i] - audio.channels[c][i]).abs(),
+                    );
                 }
             }
             assert!(err < 1e-5, "{rate} Hz: stems differ from the input by {err}");
@@ -376,7 +381,8 @@ mod tests {
             let n = rate as usize;
             let x: Vec<f32> = (0..n).map(|i| ((i * 7919) % 2001) as f32 / 1000.0 - 1.0).collect();
             let frames16 = n * 16000 / rate as usize / HOP + 1;
-            let ones = Spectrogram { n_frames: frames16, n_bins: 513, bins: vec![Complex32::new(1.0, 0.0); frames16 * 513] };
+            let ones =
+                Spectrogram { n_frames: frames16, n_bins: 513, bins: vec![Complex32::new(1.0, 0.0); frames16 * 513] };
             let mask = interpolate_mask(&ones, stream.channel_stft.n_frames(n), &stream.channel_stft, rate);
             let mut spec = stream.channel_stft.forward(&x);
             for (a, m) in spec.bins.iter_mut().zip(&mask.bins) {

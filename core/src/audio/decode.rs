@@ -85,12 +85,10 @@ impl AudioReader {
             .format(&hint, stream, &FormatOptions::default(), &MetadataOptions::default())
             .map_err(|e| unsupported(e.to_string()))?;
         let format = probed.format;
-        let audio_tracks: Vec<_> =
-            format.tracks().iter().filter(|t| t.codec_params.codec != CODEC_TYPE_NULL).collect();
+        let audio_tracks: Vec<_> = format.tracks().iter().filter(|t| t.codec_params.codec != CODEC_TYPE_NULL).collect();
         let available = audio_tracks.len();
-        let track = audio_tracks
-            .get(index)
-            .ok_or_else(|| DecodeError::NoTrack { path: path.clone(), index, available })?;
+        let track =
+            audio_tracks.get(index).ok_or_else(|| DecodeError::NoTrack { path: path.clone(), index, available })?;
         let params = &track.codec_params;
         let sample_rate = params.sample_rate.ok_or_else(|| unsupported("no sample rate".into()))?;
         let decoder = symphonia::default::get_codecs()

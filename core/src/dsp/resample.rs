@@ -68,9 +68,8 @@ mod tests {
         for (from, to) in [(44100, 16000), (16000, 44100), (48000, 16000), (8000, 16000), (192000, 16000)] {
             let len = from as usize; // one second
             let f = 440.0f32;
-            let x: Vec<f32> = (0..len)
-                .map(|i| (2.0 * std::f32::consts::PI * f * i as f32 / from as f32).sin())
-                .collect();
+            let x: Vec<f32> =
+                (0..len).map(|i| (2.0 * std::f32::consts::PI * f * i as f32 / from as f32).sin()).collect();
             let y = resample(&x, from, to).unwrap();
             assert_eq!(y.len(), to as usize, "{from}->{to}");
             // Away from the edges the output is the same sine at the new rate.
@@ -83,11 +82,14 @@ mod tests {
 
     #[test]
     fn an_impulse_stays_in_place() {
-        for (from, to) in [(44100u32, 16000u32), (48000, 16000), (16000, 44100), (8000, 16000), (192000, 16000), (22050, 16000)] {
+        for (from, to) in
+            [(44100u32, 16000u32), (48000, 16000), (16000, 44100), (8000, 16000), (192000, 16000), (22050, 16000)]
+        {
             let mut x = vec![0.0f32; from as usize];
             x[from as usize / 2] = 1.0;
             let y = resample(&x, from, to).unwrap();
-            let (i, _) = y.iter().enumerate().fold((0, 0.0f32), |m, (i, v)| if v.abs() > m.1 { (i, v.abs()) } else { m });
+            let (i, _) =
+                y.iter().enumerate().fold((0, 0.0f32), |m, (i, v)| if v.abs() > m.1 { (i, v.abs()) } else { m });
             // Sub-sample peak position by parabolic interpolation.
             let (a, b, c) = (y[i - 1] as f64, y[i] as f64, y[i + 1] as f64);
             let peak = i as f64 + 0.5 * (a - c) / (a - 2.0 * b + c);

@@ -99,9 +99,7 @@ impl Stft {
                 *x = padded.get(start + i).copied().unwrap_or(0.0) * self.window[i];
             }
             let out = &mut bins[t * n_bins..(t + 1) * n_bins];
-            self.forward
-                .process_with_scratch(&mut frame, out, &mut scratch)
-                .expect("buffer sizes come from the plan");
+            self.forward.process_with_scratch(&mut frame, out, &mut scratch).expect("buffer sizes come from the plan");
         }
         Spectrogram { n_frames, n_bins, bins }
     }
@@ -184,11 +182,7 @@ mod tests {
         let spec = stft.forward(&x);
         let t = spec.n_frames / 2;
         let frame = spec.frame(t);
-        let (peak, _) = frame
-            .iter()
-            .enumerate()
-            .max_by(|a, b| a.1.norm().partial_cmp(&b.1.norm()).unwrap())
-            .unwrap();
+        let (peak, _) = frame.iter().enumerate().max_by(|a, b| a.1.norm().partial_cmp(&b.1.norm()).unwrap()).unwrap();
         assert_eq!(peak, 64);
         // A unit sine through a Hann window: |X| = A * sum(w) / 2 = n_fft / 4.
         let expected = 1024.0 / 4.0;

@@ -52,11 +52,7 @@ pub fn model_istft(spec: Tensor<4>, length: usize) -> Tensor<2> {
     let start = N_FFT / 2;
     let available = total.saturating_sub(start).min(length);
     let signal = signal.narrow(1, start, available);
-    if available < length {
-        signal.pad([(0, 0), (0, length - available)], PadMode::Constant(0.0))
-    } else {
-        signal
-    }
+    if available < length { signal.pad([(0, 0), (0, length - available)], PadMode::Constant(0.0)) } else { signal }
 }
 
 /// Sum of squared windows under the overlap-add, floored like PyTorch's 1e-11 check.

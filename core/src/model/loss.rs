@@ -48,9 +48,7 @@ impl SeparationLoss {
     ) -> Tensor<1> {
         let vocals = self.source_loss(est_vocals, ref_vocals);
         let accompaniment = self.source_loss(est_accompaniment, ref_accompaniment);
-        vocals
-            .mul_scalar(self.config.lambda_vocals)
-            .add(accompaniment.mul_scalar(self.config.lambda_accompaniment))
+        vocals.mul_scalar(self.config.lambda_vocals).add(accompaniment.mul_scalar(self.config.lambda_accompaniment))
     }
 }
 
@@ -84,9 +82,11 @@ mod tests {
         let spec = Stft::new(N_FFT, HOP).forward(&s);
         let mean_mag = spec.bins.iter().map(|c| c.norm()).sum::<f32>() / spec.bins.len() as f32;
         let floor = 1e-5; // sqrt(1e-10) on the silent side
-        let config = SeparationLossConfig::new().with_lambda_audio(2.0).with_lambda_spec(0.5).with_lambda_accompaniment(3.0);
+        let config =
+            SeparationLossConfig::new().with_lambda_audio(2.0).with_lambda_spec(0.5).with_lambda_accompaniment(3.0);
         let loss = config.init();
-        let got = loss.forward(tensor(&zero, &d), tensor(&zero, &d), tensor(&s, &d), tensor(&s, &d)).into_scalar::<f32>();
+        let got =
+            loss.forward(tensor(&zero, &d), tensor(&zero, &d), tensor(&s, &d), tensor(&s, &d)).into_scalar::<f32>();
         let per_source = 2.0 * mean_abs + 0.5 * (mean_mag - floor);
         let expected = per_source * 1.0 + per_source * 3.0;
         assert!((got - expected).abs() / expected < 2e-3, "got {got}, expected {expected}");

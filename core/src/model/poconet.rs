@@ -32,7 +32,6 @@ pub enum Preset {
     Large,
 }
 
-
 impl Preset {
     pub const ALL: [Preset; 3] = [Preset::Small, Preset::Medium, Preset::Large];
 
@@ -109,7 +108,8 @@ impl PoCoNetConfig {
         let attention = |c: usize, bins: usize, frames: f64| -> f64 {
             let a = self.attention_channels as f64;
             let (c, bins) = (c as f64, bins as f64);
-            a * c * bins + 2.0 * a * bins * self.attention_key_dim as f64
+            a * c * bins
+                + 2.0 * a * bins * self.attention_key_dim as f64
                 + frames / 2.0 * (self.attention_key_dim as f64 + a * bins)
                 + (c + a) * c * bins
         };

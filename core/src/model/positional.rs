@@ -17,9 +17,7 @@ pub fn frequency_embedding(n_bins: usize, k: usize) -> Vec<Vec<f32>> {
 /// The embedding as `[batch, k, frames, F]`, ready to concatenate to the input channels.
 pub fn embedding_channels(batch: usize, frames: usize, n_bins: usize, k: usize, device: &Device) -> Tensor<4> {
     let flat: Vec<f32> = frequency_embedding(n_bins, k).into_iter().flatten().collect();
-    Tensor::<1>::from_floats(flat.as_slice(), device)
-        .reshape([1, k, 1, n_bins])
-        .expand([batch, k, frames, n_bins])
+    Tensor::<1>::from_floats(flat.as_slice(), device).reshape([1, k, 1, n_bins]).expand([batch, k, frames, n_bins])
 }
 
 #[cfg(test)]

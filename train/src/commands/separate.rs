@@ -1,0 +1,192 @@
+//! `svs separate INPUT...`: vocals and accompaniment for each input file, written as
+//! `OUT_DIR/<input name>/vocals.<ext>` and `accompaniment.<ext>`.
+
+use crate::progress;
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use std::path::{Path, PathBuf};
+use svs_core::audio::{AudioReader, BitDepth, StemWriter};
+use svs_core::{BackendKind, Separator, SeparatorConfig};
+
+#[derive(Args, Debug)]
+pub struct SeparateArgs {
+    /// Audio files or directories of audio files (WAV, FLAC, MP3, OGG, M4A/AAC).
+    #[arg(required = true)]
+    pub inputs: Vec<PathBuf>,
+    /// Where to write `<input name>/vocals.wav` and `<input name>/accompaniment.wav`.
+    #[arg(short, long, default_value = "separated")]
+    pub out_dir: PathBuf,
+    /// Model file (from `svs export`); default: the embedded model.
+    #[arg(short, long)]
+    pub model: Option<PathBuf>,
+    /// Where the model runs.
+    #[arg(long, default_value = "cpu")]
+    pub backend: BackendKind,
+    /// Output format.
+    #[arg(long, default_value = "wav", value_parser = ["wav"])]
+    pub format: String,
+    /// Output sample format: 16, 24 or 32f.
+    #[arg(long, default_value = "24")]
+    pub bit_depth: BitDepth,
+    /// Length of the windows the song is processed in, in seconds.
+    #[arg(long, default_value_t = SeparatorConfig::default().chunk_seconds)]
+    pub chunk_seconds: f32,
+    /// Fraction of each window cross-faded with the next (0 to 0.5).
+    #[arg(long, default_value_t = SeparatorConfig::default().overlap)]
+    pub overlap: f32,
+}
+
+/// Audio file extensions picked up from directories.
+const AUDIO_EXTENSIONS: [&str; 10] = ["wav", "flac", "mp3", "ogg", "oga", "m4a", "mp4", "aac", "aif", "aiff"];
+
+pub fn run(args: SeparateArgs) -> Result<()> {
+    let inputs = collect_inputs(&args.inputs)?;
+    let file = super::load_model_file(args.model.as_deref())?;
+    let device = args.backend.device(0)?;
+    let (model, model_config) = file.separator(&device)?;
+    tracing::info!(backend = %args.backend, levels = model_config.levels, "model loaded from {}", file.name().display());
+    let separator =
+        Separator::new(model, device, SeparatorConfig { chunk_seconds: args.chunk_seconds, overlap: args.overlap })?;
+
+    let mut failures = Vec::new();
+    for input in &inputs {
+        match separate_file(&separator, input, &args) {
+            Ok(dir) => tracing::info!("{} -> {}", input.display(), dir.display()),
+            Err(e) => {
+                tracing::error!("{}: {e:#}", input.display());
+                failures.push(input.clone());
+            }
+        }
+    }
+    if !failures.is_empty() {
+        bail!(
+            "{} of {} inputs failed: {}",
+            failures.len(),
+            inputs.len(),
+            failures.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// Files as given, and the audio files inside given directories (sorted, recursive).
+fn collect_inputs(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for input in inputs {
+        if input.is_dir() {
+            let mut found = Vec::new();
+            walk(input, &mut found).with_context(|| format!("reading directory {}", input.display()))?;
+            found.sort();
+            if found.is_empty() {
+                tracing::warn!("{}: no audio files in this directory", input.display());
+            }
+            files.extend(found);
+        } else {
+            // Missing files are reported per file later, so the others still get processed.
+            files.push(input.clone());
+        }
+    }
+    Ok(files)
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            walk(&path, out)?;
+        } else if path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| AUDIO_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+        {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// The name of an input's output folder: its file name without the extension(s) that mark
+/// audio (`song.stem.mp4` -> `song`).
+pub fn output_name(input: &Path) -> String {
+    let name = input.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "input".into());
+    let name = name.strip_suffix(".stem.mp4").map(str::to_owned).unwrap_or(name);
+    match name.rsplit_once('.') {
+        Some((stem, _)) if !stem.is_empty() => stem.to_owned(),
+        _ => name,
+    }
+}
+
+/// Separates one file, streaming from the decoder to the writers. Stems are written under a
+/// temporary name and renamed when complete, so a failure never leaves a partial stem that
+/// looks finished.
+fn separate_file(separator: &Separator, input: &Path, args: &SeparateArgs) -> Result<PathBuf> {
+    let mut reader = AudioReader::open(input)?;
+    let rate = reader.sample_rate();
+    let Some(first) = reader.next_block()? else {
+        bail!("{}: contains no audio samples", input.display());
+    };
+    let channels = first.len();
+    if channels > 2 {
+        tracing::info!("{}: {channels} channels: the model hears their mix, every channel is kept", input.display());
+    }
+    let mut stream = separator.stream(rate, channels)?;
+    let dir = args.out_dir.join(output_name(input));
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let ext = &args.format;
+    let final_paths = [dir.join(format!("vocals.{ext}")), dir.join(format!("accompaniment.{ext}"))];
+    let tmp_paths = final_paths.clone().map(|p| p.with_extension(format!("{ext}.partial")));
+    let mut vocals = StemWriter::create(&tmp_paths[0], rate, channels, args.bit_depth)?;
+    let mut accompaniment = StemWriter::create(&tmp_paths[1], rate, channels, args.bit_depth)?;
+
+    let bar = progress::bar(reader.n_frames().unwrap_or(0), output_name(input), "samples");
+    let mut write = |block: svs_core::separator::StemBlock| -> Result<()> {
+        vocals.write_planar(&as_slices(&block.vocals))?;
+        accompaniment.write_planar(&as_slices(&block.accompaniment))?;
+        bar.inc(block.vocals[0].len() as u64);
+        Ok(())
+    };
+    let mut block = Some(first);
+    while let Some(samples) = block {
+        for out in stream.push(&as_slices(&samples))? {
+            write(out)?;
+        }
+        block = reader.next_block()?;
+    }
+    if let Some(out) = stream.finish()? {
+        write(out)?;
+    }
+    bar.finish_and_clear();
+    vocals.finalize()?;
+    accompaniment.finalize()?;
+    for (tmp, done) in tmp_paths.iter().zip(&final_paths) {
+        std::fs::rename(tmp, done).with_context(|| format!("renaming {} to {}", tmp.display(), done.display()))?;
+    }
+    if reader.non_finite_samples > 0 {
+        tracing::warn!(
+            "{}: {} NaN/infinite samples were replaced by silence",
+            input.display(),
+            reader.non_finite_samples
+        );
+    }
+    if reader.skipped_packets > 0 {
+        tracing::warn!("{}: {} damaged packets were skipped", input.display(), reader.skipped_packets);
+    }
+    Ok(dir)
+}
+
+fn as_slices(channels: &[Vec<f32>]) -> Vec<&[f32]> {
+    channels.iter().map(Vec::as_slice).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn output_names() {
+        assert_eq!(output_name(Path::new("/a/My Song.mp3")), "My Song");
+        assert_eq!(output_name(Path::new("x/track.stem.mp4")), "track");
+        assert_eq!(output_name(Path::new("noext")), "noext");
+        assert_eq!(output_name(Path::new(".hidden")), ".hidden");
+    }
+}

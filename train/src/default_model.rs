@@ -1,0 +1,28 @@
+//! The embedded default model (the self-trained student, `models/default.safetensors`).
+//! build.rs embeds it when the file exists; until the self-training pipeline has produced one,
+//! the build has none and `svs separate` asks for `--model`.
+
+use svs_core::model_file::{ModelFile, ModelFileError};
+
+#[cfg(svs_default_model)]
+static DEFAULT_MODEL: &[u8] = include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/../models/default.safetensors"));
+
+/// The embedded default separator, if this build has one.
+pub fn default_model() -> Result<ModelFile, DefaultModelError> {
+    #[cfg(svs_default_model)]
+    {
+        Ok(ModelFile::from_bytes(DEFAULT_MODEL.to_vec(), "embedded default model")?)
+    }
+    #[cfg(not(svs_default_model))]
+    {
+        Err(DefaultModelError::Missing)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DefaultModelError {
+    #[error("this build has no embedded default model")]
+    Missing,
+    #[error(transparent)]
+    File(#[from] ModelFileError),
+}

@@ -1,0 +1,32 @@
+//! Separation quality metrics: BSS Eval version 4 as computed by museval 0.4.1
+//! (`museval.evaluate(..., mode="v4")`, the SiSEC 2018 / MUSDB18 protocol), and the
+//! NaN-skipping median museval aggregates frames with.
+//!
+//! On the fixture in `tests/fixtures/museval` (written by `scripts/museval_fixture.py`) every
+//! frame agrees with museval to about 1e-11 dB, NaN frames included. The work is organised
+//! differently from museval's to run in a small fraction of its time: the correlations behind
+//! the distortion filters are taken block by block with FFTs (`correlation`), the filters'
+//! block-Toeplitz normal equations are solved with a Levinson recursion, checked and refined
+//! against the exact matrix, with museval's dense LU as the fall-back (`toeplitz`), and each
+//! frame's energies are read off spectra by Parseval instead of from time-domain projections
+//! (`decomposition`).
+//!
+//! Single-threaded; to score many tracks, score them in parallel.
+
+mod bss_eval;
+mod correlation;
+mod decomposition;
+mod error;
+mod fft;
+mod kernels;
+mod median;
+mod projection;
+mod signals;
+mod toeplitz;
+
+#[cfg(test)]
+mod tests;
+
+pub use bss_eval::{BssEvalConfig, FramewiseMetrics, bss_eval_v4, bss_eval_v4_multichannel};
+pub use error::{EvalError, SignalKind};
+pub use median::{nan_median, track_score};

@@ -1,0 +1,13 @@
+//! svs-train: the `svs` command-line tool and everything behind it that is not shared with the
+//! plugin and the web app: datasets, augmentation, the synthetic corpus, training,
+//! self-training, evaluation and reports.
+
+pub mod augment;
+pub mod commands;
+pub mod data;
+pub mod default_model;
+pub mod eval;
+pub mod logging;
+pub mod progress;
+pub mod synth;
+pub mod training;

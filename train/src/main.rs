@@ -1,0 +1,45 @@
+//! `svs`: singing-voice separation by noisy self-training.
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use svs_train::commands;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "svs",
+    version,
+    about = "Separate songs into vocals and accompaniment; train separators by noisy self-training."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    /// Log more (-v: debug, -vv: trace). RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Separate songs into vocals and accompaniment.
+    Separate(commands::separate::SeparateArgs),
+    /// Show a model file's or a preset's configuration and parameter count.
+    Info(commands::info::InfoArgs),
+    /// Generate a synthetic corpus of songs with known stems.
+    Synth(commands::synth::SynthArgs),
+    /// Cache a dataset as 16 kHz mono 30-second segments for training.
+    Prepare(commands::prepare::PrepareArgs),
+    /// Measure speed and memory (figures for docs/BENCHMARKS.md).
+    Bench(commands::bench::BenchArgs),
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    svs_train::logging::init(cli.verbose);
+    match cli.command {
+        Command::Separate(args) => commands::separate::run(args),
+        Command::Info(args) => commands::info::run(args),
+        Command::Synth(args) => commands::synth::run(args),
+        Command::Prepare(args) => commands::prepare::run(args),
+        Command::Bench(args) => commands::bench::run(args),
+    }
+}

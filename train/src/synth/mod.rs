@@ -1,0 +1,409 @@
+//! Synthetic songs with known stems, for training and testing separators where real
+//! multitrack datasets cannot be downloaded.
+//!
+//! A song is an [`arrangement`] (style, tempo, key, sections, chords, parts, melody) rendered
+//! stem by stem: drums, bass and other through a General MIDI SoundFont with `rustysynth`, and
+//! the vocals with the singing synthesizer in [`voice`] (optionally doubled by the SoundFont's
+//! choir). Everything is deterministic from a `u64` seed. [`damp_pair`] turns a song into the
+//! two leaky recordings of a karaoke app (DAMP-like data).
+//!
+//! ```text
+//! let path = default_soundfont_path().expect("install timgm6mb-soundfont");
+//! let synth = SongSynthesizer::new(&path, SynthConfig::default())?;
+//! let song = synth.song(7);
+//! let mixture = song.mixture();
+//! let pair = damp_pair(&song, 7);
+//! ```
+
+pub mod arrangement;
+pub mod dsp;
+pub mod leakage;
+pub mod music;
+pub mod render;
+pub mod voice;
+
+#[cfg(test)]
+mod tests;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rustysynth::SoundFont;
+
+pub use arrangement::{ArrangementConfig, PartRole, Section, SectionKind, Style};
+pub use leakage::{DampPair, LeakageConfig, damp_pair, damp_pair_from_stems, room_impulse_response};
+pub use voice::{Consonant, SungNote, Syllable, VoiceConfig, VoiceType, Vowel, sing};
+
+use arrangement::Arrangement;
+use dsp::{db_to_gain, energy, peak};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SynthError {
+    #[error("SoundFont not found at {}", .path.display())]
+    SoundFontMissing { path: PathBuf },
+    #[error("cannot read SoundFont {}: {source}", .path.display())]
+    SoundFontUnreadable {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("invalid SoundFont {}: {message}", .path.display())]
+    SoundFontInvalid { path: PathBuf, message: String },
+    #[error("invalid synthesis configuration: {0}")]
+    InvalidConfig(String),
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+    #[error("SoundFont synthesizer: {0}")]
+    Synthesizer(String),
+}
+
+/// Where Debian-like systems keep General MIDI SoundFonts. `SVS_SOUNDFONT`, when set and
+/// non-empty, wins even if the file is missing, so a typo surfaces as a clear
+/// [`SynthError::SoundFontMissing`] instead of silently using another font.
+pub fn default_soundfont_path() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("SVS_SOUNDFONT").filter(|p| !p.is_empty()) {
+        return Some(PathBuf::from(path));
+    }
+    const CANDIDATES: [&str; 5] = [
+        "/usr/share/sounds/sf2/TimGM6mb.sf2",
+        "/usr/share/sounds/sf2/FluidR3_GM.sf2",
+        "/usr/share/sounds/sf2/default-GM.sf2",
+        "/usr/share/soundfonts/default.sf2",
+        "/usr/share/soundfonts/FluidR3_GM.sf2",
+    ];
+    CANDIDATES.iter().map(PathBuf::from).find(|p| p.is_file())
+}
+
+/// Parameters of the song generator. Ranges are `(low, high)`; each song draws within them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SynthConfig {
+    pub sample_rate: u32,
+    pub duration_seconds: f32,
+    pub tempo_range_bpm: (f32, f32),
+    /// Vocal energy over the accompaniment's, measured where the melody is sung (dB).
+    pub vocal_to_accompaniment_db: (f32, f32),
+    /// Peak of the mixture after the stems are scaled together.
+    pub target_peak: f32,
+    /// Probability that a song starts at a later section rather than its intro.
+    pub random_start_probability: f32,
+    pub female_probability: f32,
+    /// Probability of doubling the vocal with the SoundFont's "Choir Aahs" (program 52).
+    pub choir_double_probability: f32,
+    /// Level of that doubling relative to the synthesized voice (dB).
+    pub choir_level_db: (f32, f32),
+    /// Level of the vocal reverb's wet signal relative to the dry voice (dB).
+    pub vocal_reverb_db: (f32, f32),
+    /// Level of the instrument stems' reverb relative to their dry signal (dB).
+    pub instrument_reverb_db: (f32, f32),
+    /// Reverberation time range of the song's room (s).
+    pub reverb_time_s: (f32, f32),
+    /// The SoundFont synthesizer's own reverb and chorus. Off by default: it costs more than
+    /// the rest of the song together, and the generator's own reverb varies per song.
+    pub soundfont_effects: bool,
+}
+
+impl Default for SynthConfig {
+    fn default() -> Self {
+        Self {
+            sample_rate: 16_000,
+            duration_seconds: 30.0,
+            tempo_range_bpm: (70.0, 150.0),
+            vocal_to_accompaniment_db: (-6.0, 3.0),
+            target_peak: 0.9,
+            random_start_probability: 0.5,
+            female_probability: 0.5,
+            choir_double_probability: 0.25,
+            choir_level_db: (-18.0, -10.0),
+            vocal_reverb_db: (-20.0, -10.0),
+            instrument_reverb_db: (-20.0, -8.0),
+            reverb_time_s: (0.5, 2.0),
+            soundfont_effects: false,
+        }
+    }
+}
+
+impl SynthConfig {
+    pub fn validate(&self) -> Result<(), SynthError> {
+        let bad = |m: String| Err(SynthError::InvalidConfig(m));
+        // rustysynth accepts 16-192 kHz.
+        if !(16_000..=192_000).contains(&self.sample_rate) {
+            return bad(format!("sample_rate {} outside 16000..=192000", self.sample_rate));
+        }
+        if !(self.duration_seconds.is_finite() && self.duration_seconds > 0.0 && self.duration_seconds <= 3600.0) {
+            return bad(format!("duration_seconds {} outside (0, 3600]", self.duration_seconds));
+        }
+        let ranges = [
+            ("tempo_range_bpm", self.tempo_range_bpm),
+            ("vocal_to_accompaniment_db", self.vocal_to_accompaniment_db),
+            ("choir_level_db", self.choir_level_db),
+            ("vocal_reverb_db", self.vocal_reverb_db),
+            ("instrument_reverb_db", self.instrument_reverb_db),
+            ("reverb_time_s", self.reverb_time_s),
+        ];
+        for (name, (low, high)) in ranges {
+            if !(low.is_finite() && high.is_finite() && low <= high) {
+                return bad(format!("{name} must be finite with low <= high"));
+            }
+        }
+        if !(self.tempo_range_bpm.0 >= 20.0 && self.tempo_range_bpm.1 <= 400.0) {
+            return bad("tempo_range_bpm must lie within 20..=400".into());
+        }
+        if !(self.reverb_time_s.0 >= 0.05 && self.reverb_time_s.1 <= 10.0) {
+            return bad("reverb_time_s must lie within 0.05..=10".into());
+        }
+        if !(self.target_peak > 0.0 && self.target_peak < 1.0) {
+            return bad(format!("target_peak {} outside (0, 1)", self.target_peak));
+        }
+        for (name, p) in [
+            ("random_start_probability", self.random_start_probability),
+            ("female_probability", self.female_probability),
+            ("choir_double_probability", self.choir_double_probability),
+        ] {
+            if !(0.0..=1.0).contains(&p) {
+                return bad(format!("{name} {p} outside 0..=1"));
+            }
+        }
+        Ok(())
+    }
+
+    fn num_samples(&self) -> usize {
+        (self.duration_seconds as f64 * self.sample_rate as f64).round() as usize
+    }
+}
+
+/// The General MIDI programs a song uses.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SongPrograms {
+    /// GM drum kit (bank 128 preset).
+    pub drum_kit: u8,
+    pub bass: u8,
+    /// Programs of the `other` stem's parts with their roles.
+    pub other: Vec<(PartRole, u8)>,
+    /// Whether "Choir Aahs" doubles the vocal.
+    pub choir_double: bool,
+}
+
+/// A synthetic song: four mono stems at `sample_rate` plus what generated them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SynthSong {
+    pub name: String,
+    pub seed: u64,
+    pub sample_rate: u32,
+    pub vocals: Vec<f32>,
+    pub drums: Vec<f32>,
+    pub bass: Vec<f32>,
+    pub other: Vec<f32>,
+    pub style: Style,
+    pub tempo_bpm: f32,
+    pub beats_per_bar: u32,
+    /// E.g. "F# minor".
+    pub key: String,
+    pub voice: VoiceType,
+    pub programs: SongPrograms,
+    /// The drawn vocal-to-accompaniment ratio (dB over the sung samples).
+    pub vocal_to_accompaniment_db: f32,
+    /// Every sung note (times in seconds from the song start).
+    pub melody: Vec<SungNote>,
+    pub sections: Vec<Section>,
+}
+
+impl SynthSong {
+    pub fn accompaniment(&self) -> Vec<f32> {
+        self.drums.iter().zip(&self.bass).zip(&self.other).map(|((d, b), o)| d + b + o).collect()
+    }
+
+    pub fn mixture(&self) -> Vec<f32> {
+        self.accompaniment().iter().zip(&self.vocals).map(|(a, v)| a + v).collect()
+    }
+
+    pub fn duration_seconds(&self) -> f32 {
+        self.vocals.len() as f32 / self.sample_rate as f32
+    }
+}
+
+/// Generates songs; holds the parsed SoundFont so many songs (and threads) share it.
+#[derive(Clone, Debug)]
+pub struct SongSynthesizer {
+    font: Arc<SoundFont>,
+    config: SynthConfig,
+}
+
+impl SongSynthesizer {
+    pub fn new(soundfont_path: &Path, config: SynthConfig) -> Result<Self, SynthError> {
+        config.validate()?;
+        let font = load_soundfont(soundfont_path)?;
+        // Build one synthesizer now so settings problems surface here, not in `song`.
+        render::synthesizer(&font, config.sample_rate, config.soundfont_effects)?;
+        Ok(Self { font, config })
+    }
+
+    /// A synthesizer reusing an already loaded SoundFont.
+    pub fn with_soundfont(font: Arc<SoundFont>, config: SynthConfig) -> Result<Self, SynthError> {
+        config.validate()?;
+        render::synthesizer(&font, config.sample_rate, config.soundfont_effects)?;
+        Ok(Self { font, config })
+    }
+
+    pub fn config(&self) -> &SynthConfig {
+        &self.config
+    }
+
+    /// The song for `seed`: identical for identical seeds and configurations.
+    pub fn song(&self, seed: u64) -> SynthSong {
+        let cfg = &self.config;
+        let sr = cfg.sample_rate;
+        let n = cfg.num_samples();
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let arrangement_config = ArrangementConfig {
+            tempo_range_bpm: cfg.tempo_range_bpm,
+            random_start_probability: cfg.random_start_probability as f64,
+            female_probability: cfg.female_probability as f64,
+            choir_double_probability: cfg.choir_double_probability as f64,
+        };
+        let arr = arrangement::generate(&mut rng, cfg.duration_seconds as f64, &arrangement_config);
+        // Separate streams per component: a change in one does not reshuffle the others.
+        let voice_seed: u64 = rng.random();
+        let mix_seed: u64 = rng.random();
+        let mut mix_rng = ChaCha8Rng::seed_from_u64(mix_seed);
+
+        // Validated in `new`, so rendering cannot fail; silence is the safe fallback anyway.
+        let render = |parts: &[&arrangement::Part], effects: bool| {
+            render::render_parts(&self.font, parts, sr, n, effects).unwrap_or_else(|_| vec![0.0; n])
+        };
+        let mut drums = render(&[&arr.drums], cfg.soundfont_effects);
+        let mut bass = render(&[&arr.bass], cfg.soundfont_effects);
+        let other_parts: Vec<&arrangement::Part> = arr.other.iter().collect();
+        let mut other = render(&other_parts, cfg.soundfont_effects);
+
+        let voice_config = VoiceConfig::random(arr.voice_type, sr, &mut mix_rng);
+        let mut vocals = sing(&arr.melody, n, &voice_config, voice_seed).unwrap_or_else(|_| vec![0.0; n]);
+        let sung = sung_mask(&arr.melody, sr, n);
+        if let Some(choir) = &arr.choir {
+            let doubled = render(&[choir], false);
+            let gain = relative_gain(&doubled, &vocals, &sung, uniform(&mut mix_rng, cfg.choir_level_db));
+            vocals.iter_mut().zip(&doubled).for_each(|(v, c)| *v += gain * c);
+        }
+        // One room per song: every stem gets its own reverb instance with shared character.
+        let room = (
+            uniform(&mut mix_rng, cfg.reverb_time_s),
+            mix_rng.random_range(0.6..1.4f32),
+            mix_rng.random_range(2500.0..7000.0f32),
+        );
+        add_reverb(&mut vocals, sr, room, uniform(&mut mix_rng, cfg.vocal_reverb_db));
+        add_reverb(&mut other, sr, room, uniform(&mut mix_rng, cfg.instrument_reverb_db));
+        add_reverb(&mut drums, sr, room, uniform(&mut mix_rng, cfg.instrument_reverb_db) - 4.0);
+
+        // Instrument balance: each stem at its own RMS around a common level, so a soft
+        // SoundFont preset cannot make a stem vanish.
+        for (stem, (low, high)) in [(&mut drums, (-2.0, 2.0)), (&mut bass, (-5.0, 0.0)), (&mut other, (-3.0, 2.0))] {
+            let e = energy(stem);
+            if e > 0.0 {
+                let target = 0.1 * db_to_gain(mix_rng.random_range(low..high));
+                let gain = target / (e / n as f64).sqrt() as f32;
+                stem.iter_mut().for_each(|x| *x *= gain);
+            }
+        }
+        let accompaniment: Vec<f32> = drums.iter().zip(&bass).zip(&other).map(|((d, b), o)| d + b + o).collect();
+        let ratio_db = uniform(&mut mix_rng, cfg.vocal_to_accompaniment_db);
+        let gain = relative_gain(&vocals, &accompaniment, &sung, ratio_db);
+        vocals.iter_mut().for_each(|v| *v *= gain);
+
+        let mixture_peak = peak(&accompaniment.iter().zip(&vocals).map(|(a, v)| a + v).collect::<Vec<f32>>());
+        if mixture_peak > 0.0 {
+            let gain = cfg.target_peak / mixture_peak;
+            for stem in [&mut vocals, &mut drums, &mut bass, &mut other] {
+                stem.iter_mut().for_each(|x| *x *= gain);
+            }
+        }
+        song_from(arr, seed, sr, ratio_db, vocals, drums, bass, other)
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn song_from(
+    arr: Arrangement,
+    seed: u64,
+    sample_rate: u32,
+    ratio_db: f32,
+    vocals: Vec<f32>,
+    drums: Vec<f32>,
+    bass: Vec<f32>,
+    other: Vec<f32>,
+) -> SynthSong {
+    SynthSong {
+        name: format!("synth-{seed:016x}"),
+        seed,
+        sample_rate,
+        vocals,
+        drums,
+        bass,
+        other,
+        style: arr.style,
+        tempo_bpm: arr.tempo_bpm,
+        beats_per_bar: arr.beats_per_bar,
+        key: arr.key.name(),
+        voice: arr.voice_type,
+        programs: SongPrograms {
+            drum_kit: arr.drums.program,
+            bass: arr.bass.program,
+            other: arr.other.iter().map(|p| (p.role, p.program)).collect(),
+            choir_double: arr.choir.is_some(),
+        },
+        vocal_to_accompaniment_db: ratio_db,
+        melody: arr.melody,
+        sections: arr.sections,
+    }
+}
+
+fn load_soundfont(path: &Path) -> Result<Arc<SoundFont>, SynthError> {
+    if !path.is_file() {
+        return Err(SynthError::SoundFontMissing { path: path.to_path_buf() });
+    }
+    let file = std::fs::File::open(path)
+        .map_err(|source| SynthError::SoundFontUnreadable { path: path.to_path_buf(), source })?;
+    let mut reader = std::io::BufReader::new(file);
+    let font = SoundFont::new(&mut reader)
+        .map_err(|e| SynthError::SoundFontInvalid { path: path.to_path_buf(), message: e.to_string() })?;
+    Ok(Arc::new(font))
+}
+
+fn uniform(rng: &mut ChaCha8Rng, (low, high): (f32, f32)) -> f32 {
+    if high > low { rng.random_range(low..high) } else { low }
+}
+
+/// Marks the samples where a melody note sounds.
+fn sung_mask(melody: &[SungNote], sample_rate: u32, n: usize) -> Vec<bool> {
+    let mut mask = vec![false; n];
+    let fs = sample_rate as f64;
+    for note in melody {
+        let a = ((note.start_s * fs).max(0.0) as usize).min(n);
+        let b = ((note.end_s() * fs).max(0.0) as usize).min(n);
+        mask[a..b].iter_mut().for_each(|m| *m = true);
+    }
+    mask
+}
+
+/// Gain that puts `signal`'s energy `level_db` above `reference`'s, both measured over the
+/// masked samples (the whole signals when the mask is empty). 0 when `signal` is silent there.
+fn relative_gain(signal: &[f32], reference: &[f32], mask: &[bool], level_db: f32) -> f32 {
+    let any = mask.iter().any(|&m| m);
+    let masked_energy =
+        |x: &[f32]| -> f64 { x.iter().zip(mask).filter(|(_, m)| **m || !any).map(|(v, _)| (*v as f64).powi(2)).sum() };
+    let (s, r) = (masked_energy(signal), masked_energy(reference));
+    if s <= 0.0 || r <= 0.0 {
+        return if s <= 0.0 { 0.0 } else { 1.0 };
+    }
+    ((r / s).sqrt() as f32) * db_to_gain(level_db)
+}
+
+/// Adds reverb from `room` = (rt60 s, size, damping Hz) at `wet_db` relative to the dry
+/// signal's energy, as every produced stem has some.
+fn add_reverb(signal: &mut [f32], sample_rate: u32, room: (f32, f32, f32), wet_db: f32) {
+    let mut reverb = dsp::Reverb::new(sample_rate, room.0, room.1, room.2);
+    let wet = dsp::reverberate(signal, &mut reverb);
+    let (d, w) = (energy(signal), energy(&wet));
+    let gain = if w > 0.0 { ((d / w).sqrt() as f32) * db_to_gain(wet_db) } else { 0.0 };
+    signal.iter_mut().zip(&wet).for_each(|(v, w)| *v += gain * w);
+}
