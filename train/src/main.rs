@@ -28,6 +28,10 @@ enum Command {
     Synth(commands::synth::SynthArgs),
     /// Cache a dataset as 16 kHz mono 30-second segments for training.
     Prepare(commands::prepare::PrepareArgs),
+    /// Train a separator (teacher or student) from a TOML configuration.
+    Train(commands::train::TrainArgs),
+    /// Write a training run's best or latest model as a model file.
+    Export(commands::export::ExportArgs),
     /// Measure speed and memory (figures for docs/BENCHMARKS.md).
     Bench(commands::bench::BenchArgs),
 }
@@ -40,6 +44,8 @@ fn main() -> Result<()> {
         Command::Info(args) => commands::info::run(args),
         Command::Synth(args) => commands::synth::run(args),
         Command::Prepare(args) => commands::prepare::run(args),
+        Command::Train(args) => commands::train::run(args),
+        Command::Export(args) => commands::export::run(args),
         Command::Bench(args) => commands::bench::run(args),
     }
 }

@@ -1,10 +1,12 @@
 //! One module per subcommand.
 
 pub mod bench;
+pub mod export;
 pub mod info;
 pub mod prepare;
 pub mod separate;
 pub mod synth;
+pub mod train;
 
 use anyhow::{Context, Result};
 use std::path::Path;

@@ -78,7 +78,7 @@ pub fn write_song(
 ) -> Result<CachedSong, CacheError> {
     let songs_dir = dir.join("songs");
     std::fs::create_dir_all(&songs_dir).map_err(io(&songs_dir))?;
-    let base = safe_name(&song.name);
+    let base = cache_key(song);
     let len = signals.first().map_or(0, Vec::len);
     let peak = signals.iter().flatten().fold(0.0f32, |m, x| m.max(x.abs()));
     let scale = peak.max(1.0);
@@ -109,9 +109,16 @@ pub fn write_song(
     Ok(entry)
 }
 
+/// A song's file name in the cache: its split and name (MUSDB has the same names in
+/// several datasets' splits, and a synthetic corpus may reuse names across splits).
+fn cache_key(song: &Song) -> String {
+    let split = serde_json::to_value(song.split).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+    safe_name(&format!("{split}-{}", song.name))
+}
+
 /// Whether a song is already complete in the cache.
 pub fn is_done(dir: &Path, song: &Song) -> bool {
-    dir.join("songs").join(format!("{}.json", safe_name(&song.name))).is_file()
+    dir.join("songs").join(format!("{}.json", cache_key(song))).is_file()
 }
 
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), CacheError> {

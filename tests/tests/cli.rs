@@ -1,0 +1,118 @@
+//! The `svs` command line on real files, as a user runs it.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use svs_core::audio::{AudioBuffer, BitDepth, read_audio, wav_bytes};
+use svs_core::model::PoCoNetConfig;
+use svs_core::model_file::{ModelMetadata, save_separator};
+
+/// The `svs` binary built next to this test (cargo builds every workspace binary for tests).
+fn svs() -> Command {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().unwrap().parent().unwrap();
+    let bin = dir.join("svs");
+    assert!(bin.exists(), "{} not built (run `cargo test --workspace`)", bin.display());
+    Command::new(bin)
+}
+
+fn tiny_model(dir: &Path) -> PathBuf {
+    let device = svs_core::BackendKind::Cpu.device(0).unwrap();
+    let config = PoCoNetConfig::new().with_levels(2).with_base_channels(4).with_max_channels(8);
+    let path = dir.join("tiny.safetensors");
+    let meta = ModelMetadata { trained_on: "nothing (random weights)".into(), ..Default::default() };
+    save_separator(&path, &config.init(&device), &config, &meta).unwrap();
+    path
+}
+
+fn write(path: &Path, audio: &AudioBuffer) {
+    std::fs::write(path, wav_bytes(audio, BitDepth::Float32).unwrap()).unwrap();
+}
+
+fn tone(rate: u32, seconds: f32, channels: usize) -> AudioBuffer {
+    let n = (rate as f32 * seconds) as usize;
+    AudioBuffer::new(
+        rate,
+        (0..channels)
+            .map(|c| {
+                (0..n)
+                    .map(|i| 0.4 * (i as f32 * (0.03 + 0.01 * c as f32)).sin() + 0.05 * (i as f32 * 0.7).sin())
+                    .collect()
+            })
+            .collect(),
+    )
+}
+
+#[test]
+fn separate_keeps_format_sums_to_input_and_reports_bad_files_by_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = tiny_model(tmp.path());
+    let inputs = tmp.path().join("in");
+    std::fs::create_dir(&inputs).unwrap();
+    let stereo = tone(44100, 3.2, 2);
+    let quad = tone(22050, 2.0, 4);
+    write(&inputs.join("stereo song.wav"), &stereo);
+    write(&inputs.join("quad.wav"), &quad);
+    std::fs::write(inputs.join("notes.wav"), b"definitely not a wav file").unwrap();
+    let out = tmp.path().join("out");
+    let result = svs()
+        .args(["separate", "--bit-depth", "32f", "--chunk-seconds", "1.5", "--model"])
+        .arg(&model)
+        .arg("--out-dir")
+        .arg(&out)
+        .arg(&inputs)
+        .arg(tmp.path().join("missing.mp3"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(!result.status.success(), "a bad input must make the exit code non-zero");
+    assert!(stderr.contains("notes.wav"), "{stderr}");
+    assert!(stderr.contains("missing.mp3"), "{stderr}");
+    for (name, input) in [("stereo song", &stereo), ("quad", &quad)] {
+        let vocals = read_audio(&out.join(name).join("vocals.wav")).unwrap();
+        let accompaniment = read_audio(&out.join(name).join("accompaniment.wav")).unwrap();
+        assert_eq!(vocals.sample_rate, input.sample_rate);
+        assert_eq!(vocals.n_channels(), input.n_channels());
+        assert_eq!(vocals.n_frames(), input.n_frames());
+        let mut err = 0.0f32;
+        for c in 0..input.n_channels() {
+            for i in 0..input.n_frames() {
+                err = err.max((vocals.channels[c][i] + accompaniment.channels[c][i] - input.channels[c][i]).abs());
+            }
+        }
+        assert!(err < 1e-5, "{name}: stems differ from the input by {err}");
+    }
+    assert!(!out.join("notes").join("vocals.wav").exists());
+    // No partial files are left behind.
+    let leftovers: Vec<_> = walk(&out).into_iter().filter(|p| p.to_string_lossy().contains("partial")).collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+#[test]
+fn info_describes_files_and_presets_and_rejects_bad_models() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = tiny_model(tmp.path());
+    let out = svs().arg("info").arg(&model).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    assert!(text.contains("parameters:") && text.contains("nothing (random weights)"), "{text}");
+    let out = svs().args(["info", "--preset", "large"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("15.35 M"));
+    let bad = tmp.path().join("bad.safetensors");
+    std::fs::write(&bad, b"\x08\x00\x00\x00\x00\x00\x00\x00{}garbage").unwrap();
+    let out = svs().arg("info").arg(&bad).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("bad.safetensors"));
+}

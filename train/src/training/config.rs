@@ -1,0 +1,245 @@
+//! The training configuration (TOML). Unknown keys are errors that name the key.
+
+use super::schedule::ScheduleConfig;
+use crate::augment::AugmentConfig;
+use crate::data::Split;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use svs_core::model::{PoCoNetConfig, Preset, SeparationLossConfig};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainConfig {
+    pub model: ModelSection,
+    pub data: DataSection,
+    #[serde(default)]
+    pub augment: AugmentConfig,
+    #[serde(default)]
+    pub optimizer: ScheduleConfig,
+    #[serde(default)]
+    pub loss: LossSection,
+    pub training: TrainingSection,
+}
+
+/// A preset, optionally with explicit overrides.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelSection {
+    pub preset: Preset,
+    pub levels: Option<usize>,
+    pub max_channels: Option<usize>,
+    pub base_channels: Option<usize>,
+}
+
+impl ModelSection {
+    pub fn resolve(&self) -> PoCoNetConfig {
+        let mut config = self.preset.config();
+        if let Some(v) = self.levels {
+            config.levels = v;
+        }
+        if let Some(v) = self.max_channels {
+            config.max_channels = v;
+        }
+        if let Some(v) = self.base_channels {
+            config.base_channels = v;
+        }
+        config
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatasetEntry {
+    /// A cache directory written by `svs prepare`.
+    pub cache: PathBuf,
+    /// Relative probability of drawing an example from this dataset.
+    #[serde(default = "one")]
+    pub weight: f64,
+    /// Splits of the cache used for training.
+    #[serde(default = "train_split")]
+    pub splits: Vec<Split>,
+    /// Free text for reports ("MUSDB18 train", "DAMP pseudo-labels top 25%").
+    #[serde(default)]
+    pub label: String,
+}
+
+fn one() -> f64 {
+    1.0
+}
+fn train_split() -> Vec<Split> {
+    vec![Split::Train]
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataSection {
+    pub train: Vec<DatasetEntry>,
+    /// Cache holding the held-out songs.
+    pub validation: PathBuf,
+    #[serde(default = "valid_split")]
+    pub validation_splits: Vec<Split>,
+    /// At most this many validation songs (0 = all).
+    #[serde(default)]
+    pub validation_songs: usize,
+    /// Seconds of each validation song used (from its start).
+    #[serde(default = "thirty")]
+    pub validation_seconds: f64,
+}
+
+fn valid_split() -> Vec<Split> {
+    vec![Split::Valid]
+}
+fn thirty() -> f64 {
+    30.0
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LossSection {
+    pub lambda_audio: f32,
+    pub lambda_spec: f32,
+    pub lambda_vocals: f32,
+    pub lambda_accompaniment: f32,
+}
+
+impl Default for LossSection {
+    fn default() -> Self {
+        Self { lambda_audio: 1.0, lambda_spec: 1.0, lambda_vocals: 1.0, lambda_accompaniment: 1.0 }
+    }
+}
+
+impl LossSection {
+    pub fn resolve(&self) -> SeparationLossConfig {
+        SeparationLossConfig::new()
+            .with_lambda_audio(self.lambda_audio)
+            .with_lambda_spec(self.lambda_spec)
+            .with_lambda_vocals(self.lambda_vocals)
+            .with_lambda_accompaniment(self.lambda_accompaniment)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainingSection {
+    /// Examples per step (the paper: 4, 2, 1 for 2.5, 5, 10-second windows).
+    pub batch_size: usize,
+    pub iterations: u64,
+    #[serde(default)]
+    pub seed: u64,
+    pub validate_every: u64,
+    pub checkpoint_every: u64,
+    #[serde(default = "ten")]
+    pub log_every: u64,
+    pub output_dir: PathBuf,
+}
+
+fn ten() -> u64 {
+    10
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("{path}: invalid setting: {message}")]
+    Invalid { path: PathBuf, message: String },
+}
+
+impl TrainConfig {
+    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let text =
+            std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+        let config = Self::from_toml(&text, path)?;
+        Ok(config.relative_to(path.parent().unwrap_or(Path::new("."))))
+    }
+
+    /// Parses and validates; `path` only names the file in messages.
+    pub fn from_toml(text: &str, path: &Path) -> Result<Self, ConfigError> {
+        let config: TrainConfig =
+            toml::from_str(text).map_err(|e| ConfigError::Parse { path: path.to_owned(), message: e.to_string() })?;
+        config.validate().map_err(|message| ConfigError::Invalid { path: path.to_owned(), message })?;
+        Ok(config)
+    }
+
+    /// Makes relative paths relative to the config file's directory... unless they exist
+    /// relative to the working directory (configs are usually run from the repository root).
+    fn relative_to(mut self, base: &Path) -> Self {
+        let fix = |p: &mut PathBuf| {
+            if p.is_relative() && !p.exists() && base.join(&*p).exists() {
+                *p = base.join(&*p);
+            }
+        };
+        for entry in &mut self.data.train {
+            fix(&mut entry.cache);
+        }
+        fix(&mut self.data.validation);
+        self
+    }
+
+    pub fn validate(&self) -> Result<(), String> {
+        let t = &self.training;
+        if t.batch_size == 0 {
+            return Err("training.batch_size must be at least 1".into());
+        }
+        if t.validate_every == 0 || t.checkpoint_every == 0 || t.log_every == 0 {
+            return Err("training.validate_every, checkpoint_every and log_every must be at least 1".into());
+        }
+        if self.data.train.is_empty() {
+            return Err("data.train needs at least one dataset".into());
+        }
+        if let Some(bad) = self.data.train.iter().find(|d| !(d.weight > 0.0 && d.weight.is_finite())) {
+            return Err(format!("data.train weight of {} must be positive", bad.cache.display()));
+        }
+        self.optimizer.validate()?;
+        self.augment.validate(svs_core::MODEL_SAMPLE_RATE).map_err(|e| e.to_string())?;
+        let levels = self.model.resolve().levels;
+        if levels == 0 || levels > 8 {
+            return Err(format!("model.levels must be 1 to 8, got {levels}"));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+[model]
+preset = "small"
+[data]
+train = [{ cache = "c" }]
+validation = "c"
+[training]
+batch_size = 2
+iterations = 10
+validate_every = 5
+checkpoint_every = 5
+output_dir = "runs/x"
+"#;
+
+    #[test]
+    fn minimal_config_gets_the_papers_defaults() {
+        let c = TrainConfig::from_toml(MINIMAL, Path::new("t.toml")).unwrap();
+        assert_eq!(c.optimizer.learning_rate, 1e-4);
+        assert_eq!(c.optimizer.halve_every, 100_000);
+        assert_eq!(c.augment.window_seconds, 10.0);
+        assert_eq!(c.loss.lambda_audio, 1.0);
+        assert_eq!(c.data.train[0].weight, 1.0);
+        assert_eq!(c.model.resolve(), Preset::Small.config());
+    }
+
+    #[test]
+    fn unknown_and_invalid_keys_are_named() {
+        let bad = MINIMAL.replace("batch_size = 2", "batch_size = 2\nbatchsize = 3");
+        let err = TrainConfig::from_toml(&bad, Path::new("t.toml")).unwrap_err().to_string();
+        assert!(err.contains("batchsize"), "{err}");
+        let bad = MINIMAL.replace("batch_size = 2", "batch_size = 0");
+        let err = TrainConfig::from_toml(&bad, Path::new("t.toml")).unwrap_err().to_string();
+        assert!(err.contains("batch_size"), "{err}");
+        let bad = MINIMAL.replace("[training]", "[augment]\nwindow_seconds = -1\n[training]");
+        assert!(TrainConfig::from_toml(&bad, Path::new("t.toml")).is_err());
+    }
+}

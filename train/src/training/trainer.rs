@@ -1,0 +1,289 @@
+//! The training loop: Adam on Eq. 3 with the paper's schedule, validation with the real SDR,
+//! atomic checkpoints, bit-for-bit resume, metrics and plots.
+
+use super::checkpoint::{self, TrainingState};
+use super::config::TrainConfig;
+use super::data::{Batch, TrainingData};
+use super::metrics::{self, MetricsRecord};
+use super::validation::{ValidationResult, ValidationSet, validate};
+use crate::augment::Augmenter;
+use crate::progress;
+use anyhow::{Context, Result, bail};
+use burn::module::Module;
+use burn::optim::{AdamConfig, GradientsParams, MultiGradientsParams};
+use burn::tensor::{Device, Tensor};
+use rand_chacha::ChaCha8Rng;
+use rand_chacha::rand_core::SeedableRng;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+use svs_core::dsp::tensor_stft::{model_istft, model_stft};
+use svs_core::model::{PoCoNet, SeparationLoss};
+use svs_core::model_file::{ModelFile, ModelMetadata, save_separator};
+use svs_core::{BackendKind, MODEL_SAMPLE_RATE};
+
+/// How to run (not part of the reproducible configuration).
+#[derive(Clone, Debug)]
+pub struct TrainOptions {
+    pub backend: BackendKind,
+    /// Device indices; more than one trains data-parallel.
+    pub devices: Vec<usize>,
+    /// Continue the run in `training.output_dir` from its latest checkpoint.
+    pub resume: bool,
+    /// Start from this model's weights (e.g. a teacher) instead of a random initialisation.
+    pub init: Option<PathBuf>,
+    /// Stop after this many iterations of this invocation (tests use it to simulate a kill).
+    pub stop_after: Option<u64>,
+}
+
+#[derive(Clone, Debug)]
+pub struct TrainSummary {
+    pub run: PathBuf,
+    pub iterations: u64,
+    pub best: Option<ValidationResult>,
+}
+
+/// Eq. 3 on a batch: STFT of the mixture, masks, inverse STFT, loss against the references.
+pub fn batch_loss(model: &PoCoNet, loss: &SeparationLoss, batch: &Batch, device: &Device) -> Tensor<1> {
+    let t = |x: &[f32]| Tensor::<1>::from_floats(x, device).reshape([batch.batch, batch.samples]);
+    let estimates = model.separate_spectrogram(model_stft(t(&batch.mixture)));
+    let [b, _, frames, bins, _] = estimates.dims();
+    let source = |i| model_istft(estimates.clone().narrow(1, i, 1).reshape([b, frames, bins, 2]), batch.samples);
+    loss.forward(source(0), source(1), t(&batch.vocals), t(&batch.accompaniment))
+}
+
+fn git_commit() -> String {
+    std::process::Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// Splits a batch into `parts` nearly equal sub-batches (data parallelism).
+fn split_batch(batch: &Batch, parts: usize) -> Vec<Batch> {
+    let per = batch.batch.div_ceil(parts);
+    (0..batch.batch)
+        .step_by(per)
+        .map(|start| {
+            let n = per.min(batch.batch - start);
+            let range = start * batch.samples..(start + n) * batch.samples;
+            Batch {
+                batch: n,
+                samples: batch.samples,
+                mixture: batch.mixture[range.clone()].to_vec(),
+                vocals: batch.vocals[range.clone()].to_vec(),
+                accompaniment: batch.accompaniment[range].to_vec(),
+            }
+        })
+        .collect()
+}
+
+pub fn train(config: &TrainConfig, options: &TrainOptions) -> Result<TrainSummary> {
+    let run = config.training.output_dir.clone();
+    std::fs::create_dir_all(&run).with_context(|| format!("creating {}", run.display()))?;
+    let devices: Vec<Device> =
+        options.devices.iter().map(|&i| options.backend.device(i).map(Device::autodiff)).collect::<Result<_, _>>()?;
+    let device = devices.first().context("no device")?.clone();
+    let inference_device = options.backend.device(options.devices[0])?;
+    let model_config = config.model.resolve();
+    let commit = git_commit();
+
+    // Model, optimiser and state: fresh, from --init, or from the latest checkpoint.
+    let resumed = if options.resume { checkpoint::latest(&run)? } else { None };
+    if options.resume && resumed.is_none() {
+        tracing::warn!("{}: no checkpoint to resume from; starting from the beginning", run.display());
+    }
+    let (mut model, mut optimizer, mut state) = match resumed {
+        Some((dir, state)) => {
+            let saved_config = checkpoint::model_file(&dir)?.separator_config()?;
+            if saved_config != model_config {
+                bail!("{}: the checkpoint's model does not match the configuration's model", dir.display());
+            }
+            let mut model = model_config.init(&device);
+            checkpoint::load_for_resume(&dir, &mut model)?;
+            let optimizer = AdamConfig::new()
+                .init()
+                .load(dir.join("optimizer.bpk"))
+                .map_err(|e| anyhow::anyhow!("{}: optimizer state: {e:?}", dir.display()))?;
+            metrics::truncate_after(&run, state.iteration)?;
+            tracing::info!("resuming {} at iteration {}", run.display(), state.iteration);
+            (model.train(), optimizer, state)
+        }
+        None => {
+            device.seed(config.training.seed);
+            let model = match &options.init {
+                Some(path) => {
+                    let (model, init_config) = ModelFile::read(path)?.separator(&device)?;
+                    if init_config != model_config {
+                        bail!("{}: --init model does not match the configuration's model", path.display());
+                    }
+                    model
+                }
+                None => model_config.init(&device),
+            };
+            let rng = ChaCha8Rng::seed_from_u64(config.training.seed);
+            let _ = std::fs::remove_file(run.join("metrics.jsonl"));
+            (model.train(), AdamConfig::new().init(), TrainingState::new(&rng))
+        }
+    };
+    std::fs::write(run.join("config.toml"), toml::to_string_pretty(config)?)?;
+    std::fs::write(run.join("git-commit"), &commit)?;
+
+    let data = TrainingData::open(&config.data.train)?;
+    let augmenter = Augmenter::new(config.augment.clone(), MODEL_SAMPLE_RATE)?;
+    let validation = ValidationSet::open(
+        &config.data.validation,
+        &config.data.validation_splits,
+        config.data.validation_songs,
+        config.data.validation_seconds,
+    )?;
+    if validation.songs.is_empty() {
+        bail!(
+            "{}: no validation songs in splits {:?}",
+            config.data.validation.display(),
+            config.data.validation_splits
+        );
+    }
+    let loss = config.loss.resolve().init();
+    let trained_on: Vec<String> = data.datasets.iter().map(|(_, w, l)| format!("{l} (weight {w})")).collect();
+    tracing::info!(
+        "training {} parameters on {:.2} h of audio ({}), {} validation songs",
+        model.num_params(),
+        data.hours(),
+        trained_on.join(", "),
+        validation.songs.len()
+    );
+    let mut rng = state.rng()?;
+    let total = config.training.iterations;
+    let bar = progress::bar(total, "training", "it");
+    bar.set_position(state.iteration);
+    let mut best = None;
+    let mut since_log = (0.0f64, 0u64, Instant::now());
+    let mut steps_this_run = 0;
+    while state.iteration < total {
+        if options.stop_after.is_some_and(|n| steps_this_run >= n) {
+            break;
+        }
+        let it = state.iteration;
+        let batch = data.batch(&augmenter, config.training.batch_size, &mut rng);
+        let lr = config.optimizer.learning_rate(it);
+        let loss_value;
+        if devices.len() == 1 {
+            let l = batch_loss(&model, &loss, &batch, &device);
+            loss_value = l.clone().into_scalar::<f32>() as f64;
+            let grads = GradientsParams::from_grads(l.backward(), &model);
+            model = optimizer.step(lr, model, grads);
+        } else {
+            // Data parallel: each device computes the gradients of its share of the batch on
+            // its own copy of the model; burn adds them up in `step_multi`.
+            let mut multi = MultiGradientsParams::default();
+            let mut sum = 0.0;
+            let parts = split_batch(&batch, devices.len());
+            for (part, dev) in parts.iter().zip(&devices) {
+                let replica = model.clone().fork(dev);
+                let l = batch_loss(&replica, &loss, part, dev).mul_scalar(part.batch as f32 / batch.batch as f32);
+                sum += l.clone().into_scalar::<f32>() as f64;
+                multi.grads.push((GradientsParams::from_grads(l.backward(), &replica), dev.clone()));
+            }
+            loss_value = sum;
+            model = optimizer.step_multi(lr, model, multi);
+        }
+        if !loss_value.is_finite() {
+            bail!("the loss became {loss_value} at iteration {it}; the last checkpoint is intact");
+        }
+        state.iteration += 1;
+        steps_this_run += 1;
+        state.store_rng(&rng);
+        bar.set_position(state.iteration);
+        since_log.0 += loss_value;
+        since_log.1 += 1;
+        if state.iteration % config.training.log_every == 0 || state.iteration == total {
+            let seconds = since_log.2.elapsed().as_secs_f64() / since_log.1 as f64;
+            let record = MetricsRecord::Train {
+                iteration: state.iteration,
+                loss: since_log.0 / since_log.1 as f64,
+                learning_rate: lr,
+                examples_per_second: config.training.batch_size as f64 / seconds,
+                seconds_per_iteration: seconds,
+            };
+            if let MetricsRecord::Train { loss, examples_per_second, .. } = &record {
+                bar.set_message(format!("loss {loss:.4} lr {lr:.1e} {examples_per_second:.2} ex/s"));
+            }
+            metrics::append(&run, &record)?;
+            since_log = (0.0, 0, Instant::now());
+        }
+        if state.iteration % config.training.validate_every == 0 || state.iteration == total {
+            let result = validate(model.valid(), &inference_device, &validation, &loss);
+            tracing::info!(
+                "iteration {}: validation loss {:.4}, SDR vocals {:.2} dB, accompaniment {:.2} dB",
+                state.iteration,
+                result.loss,
+                result.sdr_vocals,
+                result.sdr_accompaniment
+            );
+            metrics::append(
+                &run,
+                &MetricsRecord::Validation {
+                    iteration: state.iteration,
+                    loss: result.loss,
+                    sdr_vocals: result.sdr_vocals,
+                    sdr_accompaniment: result.sdr_accompaniment,
+                    mean_sdr: result.mean_sdr(),
+                },
+            )?;
+            let score = result.mean_sdr();
+            let improved = score.is_finite() && state.best_mean_sdr.is_none_or(|b| score > b);
+            if improved || state.best_iteration.is_none() {
+                state.best_mean_sdr = score.is_finite().then_some(score);
+                state.best_iteration = Some(state.iteration);
+                let meta = metadata(config, &trained_on, &commit, state.iteration, Some(&result));
+                save_separator(&run.join("best.safetensors"), &model.valid(), &model_config, &meta)?;
+                best = Some(result);
+            }
+            if let Err(e) = metrics::plot(&run) {
+                tracing::warn!("plotting failed: {e:#}");
+            }
+        }
+        if state.iteration % config.training.checkpoint_every == 0 || state.iteration == total {
+            let meta = metadata(config, &trained_on, &commit, state.iteration, None);
+            checkpoint::save(&run, &model.valid(), &model_config, &meta, &optimizer, &state)?;
+        }
+    }
+    bar.finish_and_clear();
+    Ok(TrainSummary { run, iterations: state.iteration, best })
+}
+
+fn metadata(
+    config: &TrainConfig,
+    trained_on: &[String],
+    commit: &str,
+    iterations: u64,
+    result: Option<&ValidationResult>,
+) -> ModelMetadata {
+    ModelMetadata {
+        trained_on: trained_on.join(", "),
+        iterations,
+        sdr_vocals: result.map(|r| r.sdr_vocals),
+        sdr_accompaniment: result.map(|r| r.sdr_accompaniment),
+        test_set: result
+            .map(|r| format!("validation: {} songs of {}", r.songs, config.data.validation.display()))
+            .unwrap_or_default(),
+        git_commit: commit.to_owned(),
+        training_config: toml::to_string_pretty(config).unwrap_or_default(),
+        notes: String::new(),
+    }
+}
+
+/// The model of a run: its best (by validation mean SDR) or its latest checkpoint.
+pub fn run_model(run: &Path, which: &str) -> Result<ModelFile> {
+    match which {
+        "best" => Ok(ModelFile::read(&run.join("best.safetensors"))?),
+        "latest" => {
+            let (dir, _) = checkpoint::latest(run)?.with_context(|| format!("{}: no checkpoint", run.display()))?;
+            checkpoint::model_file(&dir)
+        }
+        other => bail!("unknown checkpoint '{other}' (expected best or latest)"),
+    }
+}
