@@ -197,10 +197,12 @@ pub fn model_bytes<M: Module + ModuleSnapshot, C: Config>(
     store.get_bytes().map_err(|e| err(e.to_string()))
 }
 
-/// Writes model-file bytes atomically (temporary file, then rename), so a crash never leaves a
-/// half-written model under the final name.
+/// Writes a file atomically (a `.partial` sibling, then rename), so a crash never leaves a
+/// half-written file under the final name.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), std::io::Error> {
-    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".{}.partial", std::process::id()));
+    let tmp = path.with_file_name(name);
     std::fs::write(&tmp, bytes)?;
     std::fs::rename(&tmp, path)
 }

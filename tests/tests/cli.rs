@@ -116,3 +116,54 @@ fn info_describes_files_and_presets_and_rejects_bad_models() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("bad.safetensors"));
 }
+
+#[test]
+fn eval_reports_known_sdr_and_names_broken_tracks() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (refs, ests) = (tmp.path().join("refs"), tmp.path().join("ests"));
+    // Estimates = references + white noise 10 dB below: SDR about 10 dB per track.
+    let mut state = 1u32;
+    let mut noise = || {
+        state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+        (state >> 8) as f32 / (1u32 << 24) as f32 - 0.5
+    };
+    for track in ["a", "b"] {
+        for dir in [&refs, &ests] {
+            std::fs::create_dir_all(dir.join(track)).unwrap();
+        }
+        for stem in ["vocals", "accompaniment"] {
+            let clean = tone(16000, 4.0, 1);
+            let power: f32 = clean.channels[0].iter().map(|x| x * x).sum::<f32>() / clean.n_frames() as f32;
+            // Uniform noise in [-0.5, 0.5] has power 1/12.
+            let scale = (power / 10.0 * 12.0).sqrt();
+            let noisy: Vec<f32> = clean.channels[0].iter().map(|x| x + scale * noise()).collect();
+            write(&refs.join(track).join(format!("{stem}.wav")), &clean);
+            write(&ests.join(track).join(format!("{stem}.wav")), &AudioBuffer::new(16000, vec![noisy]));
+        }
+    }
+    let json = tmp.path().join("eval.json");
+    let out = svs()
+        .args(["eval", "--references"])
+        .arg(&refs)
+        .arg("--estimates")
+        .arg(&ests)
+        .arg("--json")
+        .arg(&json)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let sdr = report["summary"]["sdr_vocals"].as_f64().unwrap();
+    assert!((sdr - 10.0).abs() < 0.5, "SDR {sdr} dB, expected about 10");
+    assert_eq!(report["tracks"].as_array().unwrap().len(), 2);
+    assert!(report["tracks"][0]["framewise"]["sdr"][0].as_array().unwrap().len() == 4);
+
+    // A missing estimate: named, the other track still evaluated, exit code non-zero.
+    std::fs::remove_file(ests.join("b").join("vocals.wav")).unwrap();
+    let out = svs().args(["eval", "--references"]).arg(&refs).arg("--estimates").arg(&ests).output().unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("vocals.wav") && stderr.contains('b'), "{stderr}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("1 tracks"));
+}

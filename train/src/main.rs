@@ -32,6 +32,8 @@ enum Command {
     Train(commands::train::TrainArgs),
     /// Write a training run's best or latest model as a model file.
     Export(commands::export::ExportArgs),
+    /// SDR of separated stems against references (BSS Eval v4, as museval), or of a model on a dataset.
+    Eval(commands::eval::EvalArgs),
     /// Measure speed and memory (figures for docs/BENCHMARKS.md).
     Bench(commands::bench::BenchArgs),
 }
@@ -46,6 +48,7 @@ fn main() -> Result<()> {
         Command::Prepare(args) => commands::prepare::run(args),
         Command::Train(args) => commands::train::run(args),
         Command::Export(args) => commands::export::run(args),
+        Command::Eval(args) => commands::eval::run(args),
         Command::Bench(args) => commands::bench::run(args),
     }
 }

@@ -1,6 +1,7 @@
 //! `svs separate INPUT...`: vocals and accompaniment for each input file, written as
 //! `OUT_DIR/<input name>/vocals.<ext>` and `accompaniment.<ext>`.
 
+use crate::data::loaders::audio_files;
 use crate::progress;
 use anyhow::{Context, Result, bail};
 use clap::Args;
@@ -35,9 +36,6 @@ pub struct SeparateArgs {
     #[arg(long, default_value_t = SeparatorConfig::default().overlap)]
     pub overlap: f32,
 }
-
-/// Audio file extensions picked up from directories.
-const AUDIO_EXTENSIONS: [&str; 10] = ["wav", "flac", "mp3", "ogg", "oga", "m4a", "mp4", "aac", "aif", "aiff"];
 
 pub fn run(args: SeparateArgs) -> Result<()> {
     let inputs = collect_inputs(&args.inputs)?;
@@ -74,9 +72,7 @@ fn collect_inputs(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     for input in inputs {
         if input.is_dir() {
-            let mut found = Vec::new();
-            walk(input, &mut found).with_context(|| format!("reading directory {}", input.display()))?;
-            found.sort();
+            let found = audio_files(input).with_context(|| format!("reading directory {}", input.display()))?;
             if found.is_empty() {
                 tracing::warn!("{}: no audio files in this directory", input.display());
             }
@@ -87,22 +83,6 @@ fn collect_inputs(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
         }
     }
     Ok(files)
-}
-
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
-        if path.is_dir() {
-            walk(&path, out)?;
-        } else if path
-            .extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| AUDIO_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
-        {
-            out.push(path);
-        }
-    }
-    Ok(())
 }
 
 /// The name of an input's output folder: its file name without the extension(s) that mark

@@ -182,10 +182,7 @@ fn write_folder(dir: &Path, files: impl FnOnce() -> Vec<(&'static str, Vec<f32>)
 }
 
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension("wav.partial");
-    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("renaming {}", tmp.display()))?;
-    Ok(())
+    svs_core::model_file::write_atomically(path, bytes).with_context(|| format!("writing {}", path.display()))
 }
 
 /// The DAMP-VSEP-style metadata CSV (the columns our DAMP loader reads, plus the leak levels).

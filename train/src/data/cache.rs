@@ -122,9 +122,7 @@ pub fn is_done(dir: &Path, song: &Song) -> bool {
 }
 
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), CacheError> {
-    let tmp = path.with_extension(format!("{}.partial", path.extension().and_then(|e| e.to_str()).unwrap_or("")));
-    std::fs::write(&tmp, bytes).map_err(io(&tmp))?;
-    std::fs::rename(&tmp, path).map_err(io(path))
+    svs_core::model_file::write_atomically(path, bytes).map_err(io(path))
 }
 
 /// Reads every complete song entry of a cache directory, sorted by name.

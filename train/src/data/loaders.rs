@@ -319,19 +319,21 @@ fn paired(root: &Path) -> Result<Listing, DataError> {
     Ok(listing)
 }
 
-fn mixtures(root: &Path) -> Result<Listing, DataError> {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), DataError> {
-        for p in entries(dir)? {
-            if p.is_dir() {
-                walk(&p, out)?;
-            } else if is_audio(&p) {
-                out.push(p);
-            }
+/// Every audio file under `dir`, recursively, sorted.
+pub fn audio_files(dir: &Path) -> Result<Vec<PathBuf>, DataError> {
+    let mut out = Vec::new();
+    for p in entries(dir)? {
+        if p.is_dir() {
+            out.extend(audio_files(&p)?);
+        } else if is_audio(&p) {
+            out.push(p);
         }
-        Ok(())
     }
-    let mut files = Vec::new();
-    walk(root, &mut files)?;
+    Ok(out)
+}
+
+fn mixtures(root: &Path) -> Result<Listing, DataError> {
+    let files = audio_files(root)?;
     let songs = files
         .into_iter()
         .map(|f| Song {
