@@ -160,9 +160,12 @@ impl Separator {
         let flat: Vec<f32> = spec.bins.iter().flat_map(|c| [c.re, c.im]).collect();
         let input = Tensor::<1>::from_floats(flat.as_slice(), &self.device).reshape([1, spec.n_frames, spec.n_bins, 2]);
         let masks = self.model.masks(input);
+        // A GPU can fail here (out of memory, a buffer over the adapter's size limit): report it
+        // as an error (try smaller --chunk-seconds), never a panic.
         let vocals: Vec<f32> = masks
             .narrow(1, 0, 1)
-            .into_data()
+            .try_into_data()
+            .map_err(|e| SeparationError::Model(format!("{e} (a smaller --chunk-seconds needs less device memory)")))?
             .try_to_vec::<f32>()
             .map_err(|e| SeparationError::Model(format!("{e:?}")))?;
         let n_frames = self.model_stft.n_frames(mono16.len()).min(spec.n_frames);

@@ -134,3 +134,22 @@ fn prepare_is_resumable_and_reports_unreadable_files() {
     assert!((cache.segments[1][1][8000] - 0.2).abs() < 1e-3, "second segment starts at 30 s");
     assert_eq!(cache.segments[1][1][16000 * 2], 0.0, "zero padding after the song's end");
 }
+
+#[test]
+fn musdb18_stem_files_are_listed_with_their_streams_and_undecodable_ones_explained() {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join("test")).unwrap();
+    std::fs::write(root.path().join("test/A - B.stem.mp4"), b"not really an mp4").unwrap();
+    let listing = list(DatasetKind::Musdb18, root.path());
+    assert_eq!(listing.songs.len(), 1);
+    assert_eq!(listing.songs[0].split, Split::Test);
+    match &listing.songs[0].sources {
+        SongSources::Stems { vocals, accompaniment } => {
+            assert_eq!(vocals[0].track, 4);
+            assert_eq!(accompaniment.iter().map(|a| a.track).collect::<Vec<_>>(), vec![1, 2, 3]);
+        }
+        other => panic!("{other:?}"),
+    }
+    let err = load_song(&listing.songs[0]).unwrap_err().to_string();
+    assert!(err.contains("musdbconvert") && err.contains("A - B.stem.mp4"), "{err}");
+}

@@ -31,6 +31,21 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = SeparatorConfig::default().chunk_seconds)]
         chunk_seconds: f32,
     },
+    /// Training throughput: optimiser steps on random batches (CPU: the flex backend).
+    Train {
+        #[arg(long, default_value = "small")]
+        preset: Preset,
+        #[arg(long, default_value = "cpu")]
+        backend: BackendKind,
+        /// Window length T in seconds.
+        #[arg(long, default_value_t = 2.5)]
+        window_seconds: f32,
+        #[arg(long, default_value_t = 4)]
+        batch: usize,
+        /// Timed steps (after one warm-up step).
+        #[arg(long, default_value_t = 3)]
+        steps: usize,
+    },
     /// Writes a test signal (tones and noise) as a WAV file, streamed, for memory benchmarks.
     Signal {
         #[arg(long)]
@@ -68,6 +83,40 @@ pub fn run(args: BenchArgs) -> Result<()> {
                 config.flops_per_second(chunk_seconds as f64) / 1e9
             );
         }
+        BenchCommand::Train { preset, backend, window_seconds, batch, steps } => {
+            use crate::training::data::Batch;
+            use crate::training::trainer::batch_loss;
+            use burn::module::Module;
+            use burn::optim::{AdamConfig, GradientsParams};
+            let device = backend.device(0)?.autodiff();
+            let mut model = preset.config().init(&device).train();
+            let mut optimizer = AdamConfig::new().init();
+            let loss = svs_core::model::SeparationLossConfig::new().init();
+            let samples = (window_seconds * svs_core::MODEL_SAMPLE_RATE as f32) as usize;
+            let vocals: Vec<f32> =
+                (0..batch).flat_map(|b| test_signal(b * samples, samples, svs_core::MODEL_SAMPLE_RATE, 0)).collect();
+            let accompaniment: Vec<f32> =
+                (0..batch).flat_map(|b| test_signal(b * samples, samples, svs_core::MODEL_SAMPLE_RATE, 1)).collect();
+            let mixture = vocals.iter().zip(&accompaniment).map(|(v, a)| v + a).collect();
+            let data = Batch { batch, samples, mixture, vocals, accompaniment };
+            let mut timings = Vec::new();
+            for step in 0..=steps {
+                let start = Instant::now();
+                let l = batch_loss(&model, &loss, &data, &device);
+                let grads = GradientsParams::from_grads(l.backward(), &model);
+                model = optimizer.step(1e-4, model, grads);
+                if step > 0 {
+                    timings.push(start.elapsed().as_secs_f64());
+                }
+            }
+            let per_step = timings.iter().sum::<f64>() / timings.len().max(1) as f64;
+            println!(
+                "preset={preset} backend={backend} window={window_seconds}s batch={batch}: {per_step:.2} s per iteration, \
+                 {:.3} examples/s, peak RSS {} MB",
+                batch as f64 / per_step,
+                peak_rss_mb().map_or("?".into(), |m| m.to_string())
+            );
+        }
         BenchCommand::Signal { out, seconds, rate, channels } => {
             let total = (seconds as f64 * rate as f64) as usize;
             let mut writer = StemWriter::create(&out, rate, channels, BitDepth::Int16)?;
@@ -83,6 +132,13 @@ pub fn run(args: BenchArgs) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Peak resident memory of this process (Linux `VmHWM`), in MB.
+pub fn peak_rss_mb() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse::<u64>().ok().map(|kb| kb / 1024)
 }
 
 /// Samples `start..start + n` of a deterministic music-like test signal on channel `channel`.

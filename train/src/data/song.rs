@@ -85,7 +85,22 @@ pub enum DataError {
 
 /// Decodes one reference at 16 kHz mono.
 pub fn load_ref(reference: &AudioRef) -> Result<Vec<f32>, DataError> {
-    let audio = AudioReader::open_track(&reference.path, reference.track)?.read_to_end()?;
+    let decoded = AudioReader::open_track(&reference.path, reference.track).and_then(AudioReader::read_to_end);
+    let audio = match decoded {
+        Ok(audio) => audio,
+        // MUSDB18's multitrack MP4s: say what to do instead of failing obscurely.
+        Err(e) if reference.path.to_string_lossy().ends_with(".stem.mp4") => {
+            return Err(DataError::Layout {
+                path: reference.path.clone(),
+                reason: format!(
+                    "cannot decode stream {} of this .stem.mp4 ({e}); convert MUSDB18 to the HQ layout \
+                     with sigsep's `musdbconvert` and use --dataset musdb18hq",
+                    reference.track
+                ),
+            });
+        }
+        Err(e) => return Err(e.into()),
+    };
     let mono = match reference.channel {
         None => audio.to_mono(),
         Some(c) => audio.channels.get(c).cloned().ok_or_else(|| DataError::Channel {
