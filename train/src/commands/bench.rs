@@ -22,12 +22,8 @@ pub enum BenchCommand {
         preset: Preset,
         #[arg(long, default_value = "cpu")]
         backend: BackendKind,
-        #[arg(long, default_value_t = 60.0)]
-        seconds: f32,
-        #[arg(long, default_value_t = 44100)]
-        rate: u32,
-        #[arg(long, default_value_t = 2)]
-        channels: usize,
+        #[command(flatten)]
+        signal: SignalArgs,
         #[arg(long, default_value_t = SeparatorConfig::default().chunk_seconds)]
         chunk_seconds: f32,
     },
@@ -50,18 +46,25 @@ pub enum BenchCommand {
     Signal {
         #[arg(long)]
         out: PathBuf,
-        #[arg(long, default_value_t = 60.0)]
-        seconds: f32,
-        #[arg(long, default_value_t = 44100)]
-        rate: u32,
-        #[arg(long, default_value_t = 2)]
-        channels: usize,
+        #[command(flatten)]
+        signal: SignalArgs,
     },
+}
+
+/// The test signal's length and format.
+#[derive(Args, Debug)]
+pub struct SignalArgs {
+    #[arg(long, default_value_t = 60.0)]
+    seconds: f32,
+    #[arg(long, default_value_t = 44100)]
+    rate: u32,
+    #[arg(long, default_value_t = 2)]
+    channels: usize,
 }
 
 pub fn run(args: BenchArgs) -> Result<()> {
     match args.what {
-        BenchCommand::Separate { preset, backend, seconds, rate, channels, chunk_seconds } => {
+        BenchCommand::Separate { preset, backend, signal: SignalArgs { seconds, rate, channels }, chunk_seconds } => {
             let device = backend.device(0)?;
             let config = preset.config();
             let separator =
@@ -117,7 +120,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
                 peak_rss_mb().map_or("?".into(), |m| m.to_string())
             );
         }
-        BenchCommand::Signal { out, seconds, rate, channels } => {
+        BenchCommand::Signal { out, signal: SignalArgs { seconds, rate, channels } } => {
             let total = (seconds as f64 * rate as f64) as usize;
             let mut writer = StemWriter::create(&out, rate, channels, BitDepth::Int16)?;
             let block = rate as usize;
