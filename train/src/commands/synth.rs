@@ -109,42 +109,36 @@ fn write_song(synth: &SongSynthesizer, args: &SynthArgs, test: bool, index: usiz
     match args.kind {
         SynthKind::Labeled => {
             let dir = args.out.join(if test { "test" } else { "train" }).join(&name);
-            write_folder(
-                &dir,
-                || {
-                    let song = synth.song(seed);
-                    let mut files = vec![("mixture.wav", song.mixture()), ("vocals.wav", song.vocals.clone())];
-                    files.extend([
-                        ("drums.wav", song.drums.clone()),
-                        ("bass.wav", song.bass.clone()),
-                        ("other.wav", song.other.clone()),
-                    ]);
-                    files.into_iter().map(|(n, x)| (n, x)).collect()
-                },
-                rate,
-            )?;
+            write_folder(&dir, || {
+                let song = synth.song(seed);
+                Ok(vec![
+                    ("mixture.wav", wav(rate, song.mixture())?),
+                    ("vocals.wav", wav(rate, song.vocals)?),
+                    ("drums.wav", wav(rate, song.drums)?),
+                    ("bass.wav", wav(rate, song.bass)?),
+                    ("other.wav", wav(rate, song.other)?),
+                ])
+            })?;
             Ok(None)
         }
         SynthKind::Damp => {
             let key = format!("synth_{}_{index:05}", args.seed);
             let dir = args.out.join(&key);
-            let mut levels = None;
-            write_folder(
-                &dir,
-                || {
-                    let song: SynthSong = synth.song(seed);
-                    let pair = damp_pair(&song, seed ^ 0xDA3F);
-                    levels = Some((pair.accompaniment_leak_db, pair.voice_leak_db));
-                    vec![("vocal.wav", pair.vocal_track), ("background.wav", pair.background_track)]
-                },
-                rate,
-            )?;
-            let (acc_db, voice_db) = match levels {
-                Some(l) => l,
-                // Finished by an earlier run: the levels are in that run's CSV.
-                None => (f32::NAN, f32::NAN),
-            };
-            Ok(Some(format!("{key},{key}/vocal.wav,{key}/background.wav,{acc_db:.2},{voice_db:.2}")))
+            // The performance's CSV row lives in its folder too, so a resumed run rebuilds the
+            // metadata CSV with the leak levels of performances finished earlier.
+            write_folder(&dir, || {
+                let song: SynthSong = synth.song(seed);
+                let pair = damp_pair(&song, seed ^ 0xDA3F);
+                let (acc_db, voice_db) = (pair.accompaniment_leak_db, pair.voice_leak_db);
+                let row = format!("{key},{key}/vocal.wav,{key}/background.wav,{acc_db:.2},{voice_db:.2}");
+                Ok(vec![
+                    ("vocal.wav", wav(rate, pair.vocal_track)?),
+                    ("background.wav", wav(rate, pair.background_track)?),
+                    ("metadata-row.csv", row.into_bytes()),
+                ])
+            })?;
+            let row = dir.join("metadata-row.csv");
+            Ok(Some(std::fs::read_to_string(&row).with_context(|| format!("reading {}", row.display()))?))
         }
         SynthKind::Mixtures => {
             let path = args.out.join(format!("{name}.wav"));
@@ -164,7 +158,7 @@ fn wav(rate: u32, samples: Vec<f32>) -> Result<Vec<u8>> {
 
 /// Writes the files of a song folder into a temporary folder renamed into place at the end,
 /// so an interrupted run never leaves a half-written song that looks complete.
-fn write_folder(dir: &Path, files: impl FnOnce() -> Vec<(&'static str, Vec<f32>)>, rate: u32) -> Result<()> {
+fn write_folder(dir: &Path, files: impl FnOnce() -> Result<Vec<(&'static str, Vec<u8>)>>) -> Result<()> {
     if dir.is_dir() {
         return Ok(());
     }
@@ -173,9 +167,9 @@ fn write_folder(dir: &Path, files: impl FnOnce() -> Vec<(&'static str, Vec<f32>)
         std::fs::remove_dir_all(&tmp).with_context(|| format!("removing {}", tmp.display()))?;
     }
     std::fs::create_dir_all(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
-    for (name, samples) in files() {
+    for (name, bytes) in files()? {
         let path = tmp.join(name);
-        std::fs::write(&path, wav(rate, samples)?).with_context(|| format!("writing {}", path.display()))?;
+        std::fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))?;
     }
     std::fs::rename(&tmp, dir).with_context(|| format!("renaming {} to {}", tmp.display(), dir.display()))?;
     Ok(())
