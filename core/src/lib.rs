@@ -6,8 +6,10 @@
 //! - [`model_file`]: the safetensors model file (configuration + weights + metadata).
 //! - [`separator`]: chunked, bounded-memory inference at any rate and channel count.
 //! - [`device`]: picking a burn device (CPU `flex`, wgpu) at run time.
+//! - [`default_model`]: the embedded default separator (`models/default.safetensors`).
 
 pub mod audio;
+pub mod default_model;
 pub mod device;
 pub mod dsp;
 pub mod model;

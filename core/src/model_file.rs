@@ -5,7 +5,7 @@
 //! execute code, the header is plain JSON we can validate before touching any tensor, and
 //! burn-store reads and writes it on every backend, wasm included.
 
-use crate::model::{PoCoNet, PoCoNetConfig};
+use crate::model::{PoCoNet, PoCoNetConfig, VadConfig, VocalActivityDetector};
 use burn::config::Config;
 use burn::module::Module;
 use burn::store::{ModuleSnapshot, SafetensorsStore};
@@ -28,7 +28,7 @@ pub enum ModelKind {
 }
 
 impl ModelKind {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             ModelKind::Separator => "separator",
             ModelKind::VadVocals => "vad-vocals",
@@ -146,6 +146,31 @@ impl ModelFile {
         Ok((model, config))
     }
 
+    /// The detector's configuration, if this is a voice-activity-detector file.
+    pub fn vad_config(&self) -> Result<VadConfig, ModelFileError> {
+        if !matches!(self.kind, ModelKind::VadVocals | ModelKind::VadAccompaniment) {
+            return Err(ModelFileError::WrongKind {
+                path: self.name.clone(),
+                found: self.kind.as_str().into(),
+                expected: "voice-activity detector".into(),
+            });
+        }
+        let config: VadConfig = serde_json::from_str(&self.config_json).map_err(|e| ModelFileError::NotAModel {
+            path: self.name.clone(),
+            reason: format!("bad configuration ({e})"),
+        })?;
+        config.validate().map_err(|reason| ModelFileError::NotAModel { path: self.name.clone(), reason })?;
+        Ok(config)
+    }
+
+    /// Builds the voice-activity detector on `device` and loads its weights.
+    pub fn vad(&self, device: &Device) -> Result<(VocalActivityDetector, VadConfig), ModelFileError> {
+        let config = self.vad_config()?;
+        let mut model = config.init(device);
+        self.load_weights(&mut model)?;
+        Ok((model, config))
+    }
+
     /// Loads this file's weights into a module built from its configuration; every tensor must
     /// be present with the right shape.
     pub fn load_weights<M: Module + ModuleSnapshot>(&self, model: &mut M) -> Result<(), ModelFileError> {
@@ -218,6 +243,18 @@ pub fn save_separator(
     write_atomically(path, &bytes).map_err(|source| ModelFileError::Io { path: path.to_owned(), source })
 }
 
+/// Saves a voice-activity detector (`kind` says which source it detects).
+pub fn save_vad(
+    path: &Path,
+    model: &VocalActivityDetector,
+    config: &VadConfig,
+    kind: ModelKind,
+    metadata: &ModelMetadata,
+) -> Result<(), ModelFileError> {
+    let bytes = model_bytes(model, kind, config, metadata)?;
+    write_atomically(path, &bytes).map_err(|source| ModelFileError::Io { path: path.to_owned(), source })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -269,5 +306,35 @@ mod tests {
             model_bytes(&other.init(&device), ModelKind::Separator, &config, &ModelMetadata::default()).unwrap();
         let err = ModelFile::from_bytes(bytes2, "shape.safetensors").unwrap().separator(&device).unwrap_err();
         assert!(matches!(err, ModelFileError::Weights { .. }), "{err}");
+    }
+
+    #[test]
+    fn detectors_round_trip_with_their_batch_norm_statistics() {
+        let device = Device::flex();
+        let config = VadConfig::new().with_channels(vec![4, 4]).with_hidden(6);
+        // A training-mode pass moves the batch-norm running statistics away from their start,
+        // so the round trip must carry them to give identical inference outputs.
+        let trained = config.init(&device.clone().autodiff());
+        let x = Tensor::<2>::random([2, 4000], Distribution::Normal(0.0, 0.3), &device.clone().autodiff());
+        let _ = trained.forward(x);
+        let model = trained.valid();
+        let bytes = model_bytes(&model, ModelKind::VadVocals, &config, &ModelMetadata::default()).unwrap();
+        let file = ModelFile::from_bytes(bytes, "vad.safetensors").unwrap();
+        assert_eq!(file.kind, ModelKind::VadVocals);
+        let (loaded, loaded_config) = file.vad(&device).unwrap();
+        assert_eq!(loaded_config, config);
+        let fresh = config.init(&device);
+        let y = Tensor::<2>::random([1, 4000], Distribution::Normal(0.0, 0.3), &device);
+        let a: Vec<f32> = model.forward(y.clone()).into_data().try_to_vec::<f32>().unwrap();
+        let b: Vec<f32> = loaded.forward(y.clone()).into_data().try_to_vec::<f32>().unwrap();
+        let c: Vec<f32> = fresh.forward(y).into_data().try_to_vec::<f32>().unwrap();
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        // A detector is not a separator, and the other way round.
+        assert!(matches!(file.separator(&device), Err(ModelFileError::WrongKind { .. })));
+        let sep = tiny();
+        let bytes = model_bytes(&sep.init(&device), ModelKind::Separator, &sep, &ModelMetadata::default()).unwrap();
+        let err = ModelFile::from_bytes(bytes, "sep.safetensors").unwrap().vad(&device).unwrap_err();
+        assert!(err.to_string().contains("voice-activity detector"), "{err}");
     }
 }

@@ -5,9 +5,12 @@
 pub mod augment;
 pub mod commands;
 pub mod data;
-pub mod default_model;
+pub use svs_core::default_model;
 pub mod eval;
 pub mod logging;
+pub mod plotting;
 pub mod progress;
+pub mod selftrain;
 pub mod synth;
 pub mod training;
+pub mod vad;

@@ -30,6 +30,14 @@ enum Command {
     Prepare(commands::prepare::PrepareArgs),
     /// Train a separator (teacher or student) from a TOML configuration.
     Train(commands::train::TrainArgs),
+    /// Train the vocal and accompaniment voice-activity detectors used to filter pseudo-labels.
+    TrainVad(commands::train_vad::TrainVadArgs),
+    /// Pseudo-label an unlabeled corpus with a teacher (resumable, shardable).
+    Label(commands::label::LabelArgs),
+    /// Rank pseudo-labeled songs with the detectors and keep the best (and draw Figure 2).
+    Filter(commands::filter::FilterArgs),
+    /// Run the whole self-training pipeline from a configuration (resumable).
+    SelfTrain(commands::self_train::SelfTrainArgs),
     /// Write a training run's best or latest model as a model file.
     Export(commands::export::ExportArgs),
     /// SDR of separated stems against references (BSS Eval v4, as museval), or of a model on a dataset.
@@ -47,6 +55,10 @@ fn main() -> Result<()> {
         Command::Synth(args) => commands::synth::run(args),
         Command::Prepare(args) => commands::prepare::run(args),
         Command::Train(args) => commands::train::run(args),
+        Command::TrainVad(args) => commands::train_vad::run(args),
+        Command::Label(args) => commands::label::run(args),
+        Command::Filter(args) => commands::filter::run(args),
+        Command::SelfTrain(args) => commands::self_train::run(args),
         Command::Export(args) => commands::export::run(args),
         Command::Eval(args) => commands::eval::run(args),
         Command::Bench(args) => commands::bench::run(args),

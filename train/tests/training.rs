@@ -100,7 +100,9 @@ fn a_killed_and_resumed_run_matches_an_uninterrupted_one() {
     let summary = train(&full, &options).unwrap();
     assert_eq!(summary.iterations, 12);
     let run = root.path().join("full");
-    for file in ["config.toml", "git-commit", "metrics.jsonl", "loss.svg", "validation.svg", "best.safetensors"] {
+    for file in
+        ["config.toml", "git-commit", "metrics.jsonl", "loss.svg", "loss.png", "validation.svg", "best.safetensors"]
+    {
         assert!(run.join(file).exists(), "{file} missing");
     }
     let metrics = std::fs::read_to_string(run.join("metrics.jsonl")).unwrap();

@@ -8,8 +8,10 @@ pub mod loss;
 pub mod poconet;
 pub mod positional;
 pub mod resampling;
+pub mod vad;
 
 pub use attention::{CausalFrameAttention, CausalFrameAttentionConfig};
 pub use dense_block::{DenseBlock, DenseBlockConfig};
 pub use loss::{SeparationLoss, SeparationLossConfig};
 pub use poconet::{PoCoNet, PoCoNetConfig, Preset};
+pub use vad::{VadConfig, VocalActivityDetector};

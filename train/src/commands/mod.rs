@@ -3,11 +3,15 @@
 pub mod bench;
 pub mod eval;
 pub mod export;
+pub mod filter;
 pub mod info;
+pub mod label;
 pub mod prepare;
+pub mod self_train;
 pub mod separate;
 pub mod synth;
 pub mod train;
+pub mod train_vad;
 
 use anyhow::{Context, Result};
 use std::path::Path;

@@ -7,13 +7,14 @@
 //! leaves a readable checkpoint.
 
 use anyhow::{Context, Result, bail};
+use burn::config::Config;
+use burn::module::Module;
 use burn::optim::ModuleOptimizer;
 use burn::store::{BurnpackStore, ModuleSnapshot};
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::SeedableRng;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
-use svs_core::model::{PoCoNet, PoCoNetConfig};
 use svs_core::model_file::{ModelFile, ModelKind, ModelMetadata, model_bytes, write_atomically};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -62,11 +63,13 @@ fn checkpoints_dir(run: &Path) -> PathBuf {
     run.join("checkpoints")
 }
 
-/// Writes a checkpoint and makes it the latest.
-pub fn save(
+/// Writes a checkpoint of any trained model (separator or detector) and makes it the latest.
+#[allow(clippy::too_many_arguments)]
+pub fn save<M: Module + ModuleSnapshot, C: Config>(
     run: &Path,
-    model: &PoCoNet,
-    config: &PoCoNetConfig,
+    model: &M,
+    kind: ModelKind,
+    config: &C,
     metadata: &ModelMetadata,
     optimizer: &ModuleOptimizer,
     state: &TrainingState,
@@ -79,7 +82,7 @@ pub fn save(
         std::fs::remove_dir_all(&tmp)?;
     }
     std::fs::create_dir_all(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
-    let bytes = model_bytes(model, ModelKind::Separator, config, metadata)?;
+    let bytes = model_bytes(model, kind, config, metadata)?;
     std::fs::write(tmp.join("model.safetensors"), bytes)?;
     // The optimiser keys its state by parameter id; burnpack keeps those ids (safetensors does
     // not), so resuming reloads the weights from here to line the state up again.
@@ -125,7 +128,7 @@ pub fn latest(run: &Path) -> Result<Option<(PathBuf, TrainingState)>> {
 
 /// Loads a checkpoint's weights, with their parameter ids, into `model` (built from the same
 /// configuration) for resuming.
-pub fn load_for_resume(dir: &Path, model: &mut PoCoNet) -> Result<()> {
+pub fn load_for_resume<M: Module + ModuleSnapshot>(dir: &Path, model: &mut M) -> Result<()> {
     let mut pack = BurnpackStore::from_file(dir.join("model.bpk"));
     let result = model.load_from(&mut pack).map_err(|e| anyhow::anyhow!("{}: model.bpk: {e:?}", dir.display()))?;
     if !result.errors.is_empty() || !result.missing.is_empty() {

@@ -130,11 +130,51 @@ pub struct TrainingSection {
     pub checkpoint_every: u64,
     #[serde(default = "ten")]
     pub log_every: u64,
+    /// Required in `svs train`; filled in by `svs self-train` for its stages.
+    #[serde(default)]
     pub output_dir: PathBuf,
 }
 
 fn ten() -> u64 {
     10
+}
+
+impl TrainingSection {
+    pub fn validate(&self) -> Result<(), String> {
+        if self.batch_size == 0 {
+            return Err("training.batch_size must be at least 1".into());
+        }
+        if self.validate_every == 0 || self.checkpoint_every == 0 || self.log_every == 0 {
+            return Err("training.validate_every, checkpoint_every and log_every must be at least 1".into());
+        }
+        Ok(())
+    }
+}
+
+impl DataSection {
+    pub fn validate(&self) -> Result<(), String> {
+        if self.train.is_empty() {
+            return Err("data.train needs at least one dataset".into());
+        }
+        if let Some(bad) = self.train.iter().find(|d| !(d.weight > 0.0 && d.weight.is_finite())) {
+            return Err(format!("data.train weight of {} must be positive", bad.cache.display()));
+        }
+        Ok(())
+    }
+}
+
+/// Makes the data paths relative to the config file's directory... unless they exist relative
+/// to the working directory (configs are usually run from the repository root).
+pub fn fix_relative_paths(data: &mut DataSection, base: &Path) {
+    let fix = |p: &mut PathBuf| {
+        if p.is_relative() && !p.exists() && base.join(&*p).exists() {
+            *p = base.join(&*p);
+        }
+    };
+    for entry in &mut data.train {
+        fix(&mut entry.cache);
+    }
+    fix(&mut data.validation);
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -163,35 +203,18 @@ impl TrainConfig {
         Ok(config)
     }
 
-    /// Makes relative paths relative to the config file's directory... unless they exist
-    /// relative to the working directory (configs are usually run from the repository root).
+    /// See [`fix_relative_paths`].
     fn relative_to(mut self, base: &Path) -> Self {
-        let fix = |p: &mut PathBuf| {
-            if p.is_relative() && !p.exists() && base.join(&*p).exists() {
-                *p = base.join(&*p);
-            }
-        };
-        for entry in &mut self.data.train {
-            fix(&mut entry.cache);
-        }
-        fix(&mut self.data.validation);
+        fix_relative_paths(&mut self.data, base);
         self
     }
 
     pub fn validate(&self) -> Result<(), String> {
-        let t = &self.training;
-        if t.batch_size == 0 {
-            return Err("training.batch_size must be at least 1".into());
+        self.training.validate()?;
+        if self.training.output_dir.as_os_str().is_empty() {
+            return Err("training.output_dir is required".into());
         }
-        if t.validate_every == 0 || t.checkpoint_every == 0 || t.log_every == 0 {
-            return Err("training.validate_every, checkpoint_every and log_every must be at least 1".into());
-        }
-        if self.data.train.is_empty() {
-            return Err("data.train needs at least one dataset".into());
-        }
-        if let Some(bad) = self.data.train.iter().find(|d| !(d.weight > 0.0 && d.weight.is_finite())) {
-            return Err(format!("data.train weight of {} must be positive", bad.cache.display()));
-        }
+        self.data.validate()?;
         self.optimizer.validate()?;
         self.augment.validate(svs_core::MODEL_SAMPLE_RATE).map_err(|e| e.to_string())?;
         let levels = self.model.resolve().levels;

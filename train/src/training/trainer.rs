@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 use svs_core::dsp::tensor_stft::{model_istft, model_stft};
 use svs_core::model::{PoCoNet, SeparationLoss};
-use svs_core::model_file::{ModelFile, ModelMetadata, save_separator};
+use svs_core::model_file::{ModelFile, ModelKind, ModelMetadata, save_separator};
 use svs_core::{BackendKind, MODEL_SAMPLE_RATE};
 
 /// How to run (not part of the reproducible configuration).
@@ -51,7 +51,7 @@ pub fn batch_loss(model: &PoCoNet, loss: &SeparationLoss, batch: &Batch, device:
     loss.forward(source(0), source(1), t(&batch.vocals), t(&batch.accompaniment))
 }
 
-fn git_commit() -> String {
+pub fn git_commit() -> String {
     std::process::Command::new("git")
         .args(["rev-parse", "HEAD"])
         .output()
@@ -248,7 +248,7 @@ pub fn train(config: &TrainConfig, options: &TrainOptions) -> Result<TrainSummar
         }
         if state.iteration % config.training.checkpoint_every == 0 || state.iteration == total {
             let meta = metadata(config, &trained_on, &commit, state.iteration, None);
-            checkpoint::save(&run, &model.valid(), &model_config, &meta, &optimizer, &state)?;
+            checkpoint::save(&run, &model.valid(), ModelKind::Separator, &model_config, &meta, &optimizer, &state)?;
         }
     }
     bar.finish_and_clear();

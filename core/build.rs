@@ -1,4 +1,4 @@
-//! Embeds `models/default.safetensors` when it exists (see src/default_model.rs).
+//! Embeds `models/default.safetensors` when it exists (see src/default_model.rs); the CLI, plugin and web app get it from here.
 fn main() {
     let model = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/default.safetensors");
     println!("cargo::rustc-check-cfg=cfg(svs_default_model)");

@@ -1,8 +1,9 @@
 //! The embedded default model (the self-trained student, `models/default.safetensors`).
 //! build.rs embeds it when the file exists; until the self-training pipeline has produced one,
-//! the build has none and `svs separate` asks for `--model`.
+//! the build has none and front ends ask for a model file. It lives in the core so the CLI, the
+//! plugin and the web app all ship the same model.
 
-use svs_core::model_file::{ModelFile, ModelFileError};
+use crate::model_file::{ModelFile, ModelFileError};
 
 #[cfg(svs_default_model)]
 static DEFAULT_MODEL: &[u8] = include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/../models/default.safetensors"));

@@ -1,0 +1,153 @@
+//! `report.md` and `report.json`: every model the pipeline trained, in the shape of the
+//! paper's Tables 1-3 (configuration, parameters, random-mixing probability, use of the
+//! unlabeled corpus, top %, vocal / accompaniment / mean SDR on the test songs), and Figure 2.
+
+use super::config::SelfTrainConfig;
+use crate::commands::eval::Summary;
+use anyhow::Result;
+use serde::Serialize;
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+use svs_core::model_file::write_atomically;
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ReportRow {
+    pub name: String,
+    pub model: PathBuf,
+    pub preset: String,
+    pub parameters: usize,
+    pub random_mix_probability: f64,
+    pub window_seconds: f64,
+    pub unlabeled: bool,
+    /// Fraction of pseudo-labeled songs kept (students only).
+    pub keep_top: Option<f64>,
+    pub validation_mean_sdr: f64,
+    pub test: Summary,
+}
+
+/// The row with the best mean test SDR (the first on ties).
+pub fn best_row(rows: &[ReportRow]) -> Option<usize> {
+    (0..rows.len()).filter(|&i| rows[i].test.mean.is_finite()).fold(None, |best, i| match best {
+        Some(b) if rows[b].test.mean >= rows[i].test.mean => Some(b),
+        _ => Some(i),
+    })
+}
+
+fn millions(n: usize) -> String {
+    format!("{:.2} M", n as f64 / 1e6)
+}
+
+fn db(x: f64) -> String {
+    if x.is_finite() { format!("{x:.2}") } else { "-".into() }
+}
+
+/// The markdown table.
+pub fn table(rows: &[ReportRow]) -> String {
+    let mut s = String::from(
+        "| model | preset | parameters | window (s) | random mix p | unlabeled data | top % | SDR vocals (dB) | SDR accompaniment (dB) | mean (dB) |\n\
+         |---|---|---|---|---|---|---|---|---|---|\n",
+    );
+    for r in rows {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            r.name,
+            r.preset,
+            millions(r.parameters),
+            r.window_seconds,
+            r.random_mix_probability,
+            if r.unlabeled { "yes" } else { "no" },
+            r.keep_top.map_or("-".into(), |k| format!("{:.0}", 100.0 * k)),
+            db(r.test.sdr_vocals),
+            db(r.test.sdr_accompaniment),
+            db(r.test.mean)
+        );
+    }
+    s
+}
+
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    protocol: &'static str,
+    test_set: String,
+    models: &'a [ReportRow],
+    best: Option<&'a str>,
+    figure2: Option<&'a Path>,
+    config: &'a SelfTrainConfig,
+}
+
+pub fn write(out: &Path, config: &SelfTrainConfig, rows: &[ReportRow], figure2: Option<&Path>) -> Result<()> {
+    let best = best_row(rows).map(|i| rows[i].name.as_str());
+    let test_set = format!(
+        "{:?} at {} ({} songs)",
+        config.test.dataset,
+        config.test.root.display(),
+        rows.first().map_or(0, |r| r.test.tracks)
+    );
+    let mut md = String::from("# Self-training report\n\n");
+    let _ = writeln!(
+        md,
+        "SDR: BSS Eval v4 (as museval 0.4.1), 1 s windows at 16 kHz mono, median over segments, then \
+         median over songs, on the test songs: {test_set}.\n"
+    );
+    md += &table(rows);
+    if let Some(best) = best {
+        let _ = writeln!(md, "\nBest model: **{best}**, written as `final.safetensors`.");
+    }
+    let _ = writeln!(
+        md,
+        "\nFiltering: threshold {}, top {:.0}% of the pseudo-labeled songs kept.",
+        config.filter.threshold,
+        100.0 * config.filter.keep_top
+    );
+    if let Some(fig) = figure2 {
+        let rel = fig.strip_prefix(out).unwrap_or(fig);
+        let _ = writeln!(
+            md,
+            "\n## Figure 2: poor-quality frames per song\n\n![Figure 2]({})\n\nRaw: the unlabeled recordings as \
+             they are; self-labeled: their pseudo-labels; labeled: the clean stems of the labeled data.",
+            rel.display()
+        );
+    }
+    write_atomically(&out.join("report.md"), md.as_bytes())?;
+    let json = JsonReport {
+        protocol: "BSS Eval v4 (museval 0.4.1 mode v4), 1 s windows, 16 kHz mono; medians",
+        test_set,
+        models: rows,
+        best,
+        figure2,
+        config,
+    };
+    write_atomically(&out.join("report.json"), serde_json::to_string_pretty(&json)?.as_bytes())?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(name: &str, mean: f64) -> ReportRow {
+        ReportRow {
+            name: name.into(),
+            model: "m".into(),
+            preset: "small".into(),
+            parameters: 1_480_000,
+            random_mix_probability: 1.0,
+            window_seconds: 10.0,
+            unlabeled: name.starts_with("student"),
+            keep_top: name.starts_with("student").then_some(0.25),
+            validation_mean_sdr: mean,
+            test: Summary { tracks: 8, failed: vec![], sdr_vocals: mean - 1.0, sdr_accompaniment: mean + 1.0, mean },
+        }
+    }
+
+    #[test]
+    fn table_has_one_line_per_model_and_best_is_highest_mean() {
+        let rows = vec![row("teacher", 3.0), row("student (round 1)", 4.5), row("student (round 2)", f64::NAN)];
+        let t = table(&rows);
+        assert_eq!(t.lines().count(), 5);
+        assert!(t.contains("| student (round 1) | small | 1.48 M | 10 | 1 | yes | 25 | 3.50 | 5.50 | 4.50 |"), "{t}");
+        assert!(t.contains("| - | - | - |"), "{t}");
+        assert_eq!(best_row(&rows), Some(1));
+    }
+}
