@@ -2,11 +2,13 @@
 //! bit-exactly, `svs label` shards and resumes, and `svs self-train` runs every stage, writes
 //! its report, and skips finished stages when run again.
 
+mod common;
+
+use common::make_cache;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use svs_core::ModelFile;
-use svs_train::data::cache::write_song;
-use svs_train::data::{AudioRef, DatasetKind, Song, SongSources, Split};
+use svs_train::data::Split;
 use svs_train::training::TrainOptions;
 use svs_train::vad::trainer::DetectedSource;
 use svs_train::vad::{VadTrainConfig, train_detectors};
@@ -15,39 +17,6 @@ fn svs(cwd: &Path, args: &[&str]) -> (bool, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_svs")).current_dir(cwd).args(args).output().unwrap();
     let text = format!("{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     (out.status.success(), text)
-}
-
-/// A tiny labeled cache of tones (vocals) and noise (accompaniment).
-fn make_cache(dir: &Path, songs: usize, split: Split) {
-    for s in 0..songs {
-        let n = 16000 * 3;
-        let vocals: Vec<f32> = (0..n)
-            .map(|i| {
-                let t = i as f32 / 16000.0;
-                if ((t * 2.0) as usize + s) % 3 != 0 {
-                    0.3 * (2.0 * 3.14159 * (220.0 + 30.0 * s as f32) * t).sin()
-                } else {
-                    0.0
-                }
-            })
-            .collect();
-        let mut state = 99u32 + s as u32;
-        let accompaniment: Vec<f32> = (0..n)
-            .map(|_| {
-                state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-                0.1 * ((state >> 8) as f32 / (1u32 << 24) as f32 - 0.5)
-            })
-            .collect();
-        let song = Song {
-            name: format!("song{s}"),
-            split,
-            sources: SongSources::Stems {
-                vocals: vec![AudioRef::file("v.wav")],
-                accompaniment: vec![AudioRef::file("a.wav")],
-            },
-        };
-        write_song(dir, DatasetKind::Paired, &song, &[vocals, accompaniment]).unwrap();
-    }
 }
 
 fn vad_config(root: &Path, out: &str) -> VadTrainConfig {

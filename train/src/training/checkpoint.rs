@@ -142,6 +142,24 @@ pub fn load_for_resume<M: Module + ModuleSnapshot>(dir: &Path, model: &mut M) ->
     Ok(())
 }
 
+/// Resumes a run from checkpoint `dir`: loads its weights into `model` (built from the same
+/// configuration), returns the optimiser with its saved state, and drops later metrics.
+pub fn resume<M: Module + ModuleSnapshot>(
+    run: &Path,
+    dir: &Path,
+    state: &TrainingState,
+    model: &mut M,
+) -> Result<ModuleOptimizer> {
+    load_for_resume(dir, model)?;
+    let optimizer = burn::optim::AdamConfig::new()
+        .init()
+        .load(dir.join("optimizer.bpk"))
+        .map_err(|e| anyhow::anyhow!("{}: optimizer state: {e:?}", dir.display()))?;
+    super::metrics::truncate_after(run, state.iteration)?;
+    tracing::info!("resuming {} at iteration {}", run.display(), state.iteration);
+    Ok(optimizer)
+}
+
 /// The model file of a checkpoint directory.
 pub fn model_file(dir: &Path) -> Result<ModelFile> {
     Ok(ModelFile::read(&dir.join("model.safetensors"))?)

@@ -147,13 +147,7 @@ fn train_detector(
                 bail!("{}: the checkpoint's detector does not match the configuration's", dir.display());
             }
             let mut model = model_config.init(&device);
-            checkpoint::load_for_resume(&dir, &mut model)?;
-            let optimizer = AdamConfig::new()
-                .init()
-                .load(dir.join("optimizer.bpk"))
-                .map_err(|e| anyhow::anyhow!("{}: optimizer state: {e:?}", dir.display()))?;
-            metrics::truncate_after(&run, state.iteration)?;
-            tracing::info!("resuming {} at iteration {}", run.display(), state.iteration);
+            let optimizer = checkpoint::resume(&run, &dir, &state, &mut model)?;
             (model, optimizer, state)
         }
         None => {
