@@ -25,12 +25,17 @@ pub struct ReportRow {
     pub test: Summary,
 }
 
-/// The row with the best mean test SDR (the first on ties).
+/// The row with the best mean *validation* SDR (the first on ties). The model is chosen on the
+/// validation songs, never on the test songs, so its test SDR stays an unbiased estimate. When no
+/// model has a validation SDR (e.g. silent validation stems), the latest model.
 pub fn best_row(rows: &[ReportRow]) -> Option<usize> {
-    (0..rows.len()).filter(|&i| rows[i].test.mean.is_finite()).fold(None, |best, i| match best {
-        Some(b) if rows[b].test.mean >= rows[i].test.mean => Some(b),
-        _ => Some(i),
-    })
+    (0..rows.len())
+        .filter(|&i| rows[i].validation_mean_sdr.is_finite())
+        .fold(None, |best: Option<usize>, i| match best {
+            Some(b) if rows[b].validation_mean_sdr >= rows[i].validation_mean_sdr => Some(b),
+            _ => Some(i),
+        })
+        .or(rows.len().checked_sub(1))
 }
 
 fn millions(n: usize) -> String {
@@ -44,13 +49,13 @@ fn db(x: f64) -> String {
 /// The markdown table.
 pub fn table(rows: &[ReportRow]) -> String {
     let mut s = String::from(
-        "| model | preset | parameters | window (s) | random mix p | unlabeled data | top % | SDR vocals (dB) | SDR accompaniment (dB) | mean (dB) |\n\
-         |---|---|---|---|---|---|---|---|---|---|\n",
+        "| model | preset | parameters | window (s) | random mix p | unlabeled data | top % | validation mean (dB) | SDR vocals (dB) | SDR accompaniment (dB) | mean (dB) |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for r in rows {
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             r.name,
             r.preset,
             millions(r.parameters),
@@ -58,6 +63,7 @@ pub fn table(rows: &[ReportRow]) -> String {
             r.random_mix_probability,
             if r.unlabeled { "yes" } else { "no" },
             r.keep_top.map_or("-".into(), |k| format!("{:.0}", 100.0 * k)),
+            db(r.validation_mean_sdr),
             db(r.test.sdr_vocals),
             db(r.test.sdr_accompaniment),
             db(r.test.mean)
@@ -92,7 +98,11 @@ pub fn write(out: &Path, config: &SelfTrainConfig, rows: &[ReportRow], figure2: 
     );
     md += &table(rows);
     if let Some(best) = best {
-        let _ = writeln!(md, "\nBest model: **{best}**, written as `final.safetensors`.");
+        let _ = writeln!(
+            md,
+            "\nBest model by validation SDR: **{best}**, written as `final.safetensors` (chosen on the \
+             validation songs, so the test SDRs above are unbiased)."
+        );
     }
     let _ = writeln!(
         md,
@@ -143,11 +153,17 @@ mod tests {
 
     #[test]
     fn table_has_one_line_per_model_and_best_is_highest_mean() {
-        let rows = vec![row("teacher", 3.0), row("student (round 1)", 4.5), row("student (round 2)", f64::NAN)];
+        let mut rows = vec![row("teacher", 3.0), row("student (round 1)", 4.5), row("student (round 2)", f64::NAN)];
         let t = table(&rows);
         assert_eq!(t.lines().count(), 5);
-        assert!(t.contains("| student (round 1) | small | 1.48 M | 10 | 1 | yes | 25 | 3.50 | 5.50 | 4.50 |"), "{t}");
-        assert!(t.contains("| - | - | - |"), "{t}");
+        assert!(
+            t.contains("| student (round 1) | small | 1.48 M | 10 | 1 | yes | 25 | 4.50 | 3.50 | 5.50 | 4.50 |"),
+            "{t}"
+        );
+        assert!(t.contains("| - | - | - | - |"), "{t}");
+        assert_eq!(best_row(&rows), Some(1));
+        // Chosen by validation, whatever the test says.
+        rows[0].test.mean = 9.0;
         assert_eq!(best_row(&rows), Some(1));
     }
 }
