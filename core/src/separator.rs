@@ -147,6 +147,22 @@ impl Separator {
 
     /// The complex vocal mask of a mono 16 kHz signal, frame-major `[frames][513]`.
     pub fn vocal_mask(&self, mono16: &[f32]) -> Result<Spectrogram, SeparationError> {
+        let (masks, n_frames) = self.vocal_mask_tensor(mono16);
+        // A GPU can fail here (out of memory, a buffer over the adapter's size limit): report it
+        // as an error (try smaller --chunk-seconds), never a panic.
+        mask_spectrogram(masks.try_into_data().map_err(device_error)?, n_frames)
+    }
+
+    /// [`Self::vocal_mask`] for devices that cannot block on a read: WebGPU in a browser only
+    /// hands tensor data back asynchronously. Same result as the blocking version.
+    pub async fn vocal_mask_async(&self, mono16: &[f32]) -> Result<Spectrogram, SeparationError> {
+        let (masks, n_frames) = self.vocal_mask_tensor(mono16);
+        mask_spectrogram(masks.into_data_async().await.map_err(device_error)?, n_frames)
+    }
+
+    /// The model's vocal mask `[1, 1, frames, bins, 2]` (still on the device) and the number of
+    /// frames that belong to `mono16`.
+    fn vocal_mask_tensor(&self, mono16: &[f32]) -> (Tensor<5>, usize) {
         // The model needs a few frames; very short windows are zero-extended.
         let min_len = N_FFT;
         let padded;
@@ -160,18 +176,21 @@ impl Separator {
         let flat: Vec<f32> = spec.bins.iter().flat_map(|c| [c.re, c.im]).collect();
         let input = Tensor::<1>::from_floats(flat.as_slice(), &self.device).reshape([1, spec.n_frames, spec.n_bins, 2]);
         let masks = self.model.masks(input);
-        // A GPU can fail here (out of memory, a buffer over the adapter's size limit): report it
-        // as an error (try smaller --chunk-seconds), never a panic.
-        let vocals: Vec<f32> = masks
-            .narrow(1, 0, 1)
-            .try_into_data()
-            .map_err(|e| SeparationError::Model(format!("{e} (a smaller --chunk-seconds needs less device memory)")))?
-            .try_to_vec::<f32>()
-            .map_err(|e| SeparationError::Model(format!("{e:?}")))?;
         let n_frames = self.model_stft.n_frames(mono16.len()).min(spec.n_frames);
-        let bins = vocals.chunks_exact(2).take(n_frames * spec.n_bins).map(|p| Complex32::new(p[0], p[1])).collect();
-        Ok(Spectrogram { n_frames, n_bins: spec.n_bins, bins })
+        (masks.narrow(1, 0, 1), n_frames)
     }
+}
+
+fn device_error(e: impl std::fmt::Display) -> SeparationError {
+    SeparationError::Model(format!("{e} (a smaller --chunk-seconds needs less device memory)"))
+}
+
+/// The first `n_frames` frames of a read-back vocal mask as a spectrogram.
+fn mask_spectrogram(data: burn::tensor::TensorData, n_frames: usize) -> Result<Spectrogram, SeparationError> {
+    let n_bins = N_FFT / 2 + 1;
+    let vocals: Vec<f32> = data.try_to_vec::<f32>().map_err(|e| SeparationError::Model(format!("{e:?}")))?;
+    let bins = vocals.chunks_exact(2).take(n_frames * n_bins).map(|p| Complex32::new(p[0], p[1])).collect();
+    Ok(Spectrogram { n_frames, n_bins, bins })
 }
 
 /// FFT size for a channel at `rate`: the model's 64 ms frame, rounded to a multiple of 4 so the
@@ -208,15 +227,11 @@ impl SeparationStream<'_> {
 
     /// Adds input; returns every stretch that became final.
     pub fn push(&mut self, block: &[&[f32]]) -> Result<Vec<StemBlock>, SeparationError> {
-        if block.len() != self.input.len() {
-            return Err(SeparationError::Channels { expected: self.input.len(), got: block.len() });
-        }
-        for (dst, src) in self.input.iter_mut().zip(block) {
-            dst.extend_from_slice(src);
-        }
+        self.append(block)?;
         let mut out = Vec::new();
         while self.input[0].len() >= self.window {
-            out.push(self.process(self.window, false)?);
+            let mask = self.separator.vocal_mask(&self.mono16(self.window)?)?;
+            out.push(self.emit(self.window, false, &mask));
         }
         Ok(out)
     }
@@ -227,13 +242,51 @@ impl SeparationStream<'_> {
         if len == 0 {
             return Ok(None);
         }
-        self.process(len, true).map(Some)
+        let mask = self.separator.vocal_mask(&self.mono16(len)?)?;
+        Ok(Some(self.emit(len, true, &mask)))
     }
 
-    /// Separates the first `len` input samples and emits the final part of them.
-    fn process(&mut self, len: usize, last: bool) -> Result<StemBlock, SeparationError> {
+    /// [`Self::push`] for devices that only read back asynchronously (WebGPU in a browser).
+    pub async fn push_async(&mut self, block: &[&[f32]]) -> Result<Vec<StemBlock>, SeparationError> {
+        self.append(block)?;
+        let mut out = Vec::new();
+        while self.input[0].len() >= self.window {
+            let mask = self.separator.vocal_mask_async(&self.mono16(self.window)?).await?;
+            out.push(self.emit(self.window, false, &mask));
+        }
+        Ok(out)
+    }
+
+    /// [`Self::finish`] for devices that only read back asynchronously.
+    pub async fn finish_async(&mut self) -> Result<Option<StemBlock>, SeparationError> {
+        let len = self.input[0].len();
+        if len == 0 {
+            return Ok(None);
+        }
+        let mask = self.separator.vocal_mask_async(&self.mono16(len)?).await?;
+        Ok(Some(self.emit(len, true, &mask)))
+    }
+
+    fn append(&mut self, block: &[&[f32]]) -> Result<(), SeparationError> {
+        if block.len() != self.input.len() {
+            return Err(SeparationError::Channels { expected: self.input.len(), got: block.len() });
+        }
+        for (dst, src) in self.input.iter_mut().zip(block) {
+            dst.extend_from_slice(src);
+        }
+        Ok(())
+    }
+
+    /// The model's input for the first `len` input samples: their mono mix at 16 kHz.
+    fn mono16(&self, len: usize) -> Result<Vec<f32>, SeparationError> {
         let window: Vec<&[f32]> = self.input.iter().map(|c| &c[..len]).collect();
-        let vocals = self.separate_window(&window)?;
+        Ok(resample(&downmix(&window), self.sample_rate, MODEL_SAMPLE_RATE)?)
+    }
+
+    /// Applies `mask16` (the vocal mask of the first `len` input samples) and emits the final
+    /// part of them.
+    fn emit(&mut self, len: usize, last: bool, mask16: &Spectrogram) -> StemBlock {
+        let vocals = self.apply_mask(len, mask16);
         let emit = if last { len } else { self.window - self.overlap };
         let mut out_vocals = Vec::with_capacity(vocals.len());
         let mut out_accompaniment = Vec::with_capacity(vocals.len());
@@ -255,26 +308,23 @@ impl SeparationStream<'_> {
         for c in &mut self.input {
             c.drain(..emit);
         }
-        Ok(StemBlock { vocals: out_vocals, accompaniment: out_accompaniment })
+        StemBlock { vocals: out_vocals, accompaniment: out_accompaniment }
     }
 
-    /// The vocals of one window, per channel, at the input rate.
-    fn separate_window(&self, window: &[&[f32]]) -> Result<Vec<Vec<f32>>, SeparationError> {
-        let len = window[0].len();
-        let mono16 = resample(&downmix(window), self.sample_rate, MODEL_SAMPLE_RATE)?;
-        let mask16 = self.separator.vocal_mask(&mono16)?;
+    /// The vocals of the first `len` input samples, per channel, at the input rate.
+    fn apply_mask(&self, len: usize, mask16: &Spectrogram) -> Vec<Vec<f32>> {
         let n_frames = self.channel_stft.n_frames(len);
-        let mask = interpolate_mask(&mask16, n_frames, &self.channel_stft, self.sample_rate);
-        Ok(window
+        let mask = interpolate_mask(mask16, n_frames, &self.channel_stft, self.sample_rate);
+        self.input
             .iter()
             .map(|channel| {
-                let mut spec = self.channel_stft.forward(channel);
+                let mut spec = self.channel_stft.forward(&channel[..len]);
                 for (x, m) in spec.bins.iter_mut().zip(&mask.bins) {
                     *x *= m;
                 }
                 self.channel_stft.inverse(&spec, len)
             })
-            .collect())
+            .collect()
     }
 }
 
@@ -415,6 +465,37 @@ mod tests {
         let snr = 10.0 * (signal / diff.max(1e-20)).log10();
         assert!(snr > 20.0, "chunkings differ: {snr:.1} dB");
         assert!(signal > 1e-3, "vocals are silent, the comparison means nothing");
+    }
+
+    #[test]
+    fn async_stream_matches_the_blocking_one() {
+        // The browser's WebGPU path uses push_async/finish_async; on the CPU their futures are
+        // ready at once, so one poll runs them, and the stems must be identical.
+        fn ready<T>(future: impl std::future::Future<Output = T>) -> T {
+            let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+            match std::pin::pin!(future).poll(&mut context) {
+                std::task::Poll::Ready(value) => value,
+                std::task::Poll::Pending => panic!("a CPU read should not be pending"),
+            }
+        }
+        let sep = tiny_separator(SeparatorConfig { chunk_seconds: 1.5, overlap: 0.25 });
+        let audio = song(22050, 4.2, 2);
+        let blocking = sep.separate(&audio, |_| {}).unwrap();
+        let mut stream = sep.stream(audio.sample_rate, 2).unwrap();
+        let mut vocals = vec![Vec::new(); 2];
+        let mut blocks = Vec::new();
+        for start in (0..audio.n_frames()).step_by(10_000) {
+            let end = (start + 10_000).min(audio.n_frames());
+            let slices: Vec<&[f32]> = audio.channels.iter().map(|c| &c[start..end]).collect();
+            blocks.extend(ready(stream.push_async(&slices)).unwrap());
+        }
+        blocks.extend(ready(stream.finish_async()).unwrap());
+        for block in blocks {
+            for c in 0..2 {
+                vocals[c].extend_from_slice(&block.vocals[c]);
+            }
+        }
+        assert_eq!(vocals, blocking.vocals.channels);
     }
 
     #[test]

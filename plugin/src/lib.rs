@@ -1,0 +1,192 @@
+//! svs as a CLAP and VST3 plugin (nice-plug): turn the vocals or the accompaniment of a mix up,
+//! down, solo or mute inside a DAW.
+//!
+//! The audio thread only moves samples: it feeds the input to a worker thread through a
+//! lock-free ring and takes the separated vocals back from another, delayed by a fixed latency
+//! that the plugin reports to the host ([`engine`]). The output is a remix of the delayed input
+//! and the vocals ([`dsp`]); the accompaniment is input minus vocals, so at 0 dB / 0 dB the output
+//! is exactly the delayed input. The model is the core's embedded default or a file the user
+//! chose ([`model`]).
+
+pub mod dsp;
+pub mod engine;
+pub mod model;
+pub mod params;
+
+use dsp::{Ramp, mix_sample, stem_gains};
+use engine::{Engine, EngineConfig};
+use nice_plug::prelude::*;
+use params::SvsParams;
+use std::sync::Arc;
+
+/// Gains and dry/wet move over 20 ms: fast enough to follow automation, slow enough not to click.
+const RAMP_SECONDS: f32 = 0.02;
+
+pub struct SvsPlugin {
+    params: Arc<SvsParams>,
+    engine: Option<Engine>,
+    /// Main input channels of the active layout (1 or 2).
+    input_channels: usize,
+    vocals_gain: Ramp,
+    accompaniment_gain: Ramp,
+    wet: Ramp,
+    /// 1 while the vocals arrive in time; drops to 0 when they are late (dry output) and fades
+    /// back in when they return, so recovering does not click.
+    health: Ramp,
+}
+
+impl Default for SvsPlugin {
+    fn default() -> Self {
+        Self {
+            params: Arc::new(SvsParams::default()),
+            engine: None,
+            input_channels: 2,
+            vocals_gain: Ramp::new(1.0, 1),
+            accompaniment_gain: Ramp::new(1.0, 1),
+            wet: Ramp::new(1.0, 1),
+            health: Ramp::new(1.0, 1),
+        }
+    }
+}
+
+impl Plugin for SvsPlugin {
+    const NAME: &'static str = "svs Vocal Separator";
+    const VENDOR: &'static str = "svs";
+    const URL: &'static str = "https://example.invalid/svs";
+    const EMAIL: &'static str = "svs@example.invalid";
+    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
+
+    // Stereo first (the default); mono input is separated as mono and sent to both outputs.
+    const AUDIO_IO_LAYOUTS: &'static [AudioIOLayout] = &[
+        AudioIOLayout {
+            main_input_channels: NonZeroU32::new(2),
+            main_output_channels: NonZeroU32::new(2),
+            ..AudioIOLayout::const_default()
+        },
+        AudioIOLayout {
+            main_input_channels: NonZeroU32::new(1),
+            main_output_channels: NonZeroU32::new(2),
+            ..AudioIOLayout::const_default()
+        },
+    ];
+
+    type Editor = ();
+    type SysExMessage = ();
+    type BackgroundTask = ();
+
+    fn params(&self) -> Arc<dyn Params> {
+        self.params.clone()
+    }
+
+    fn activate(
+        &mut self,
+        layout: &AudioIOLayout,
+        buffer_config: &BufferConfig,
+        context: &mut impl ActivateContext<Self>,
+    ) -> bool {
+        // Runs again on every rate, block size, render mode or state change: stop the old
+        // worker first (its stream belongs to the old settings).
+        self.engine = None;
+        let rate = buffer_config.sample_rate.round() as u32;
+        if !(svs_core::separator::MIN_SAMPLE_RATE..=svs_core::separator::MAX_SAMPLE_RATE).contains(&rate) {
+            nice_error!("svs: unsupported sample rate {rate} Hz");
+            return false;
+        }
+        self.input_channels = layout.main_input_channels.map_or(2, |c| c.get() as usize).clamp(1, 2);
+        let saved = self.params.model_path.read().map(|p| p.clone()).unwrap_or_default();
+        let loaded = model::load(model::requested_path(&saved).as_deref());
+        match (&loaded.separator, loaded.fell_back) {
+            (Some(_), false) => nice_log!("svs: {}", loaded.status),
+            (Some(_), true) => nice_warn!("svs: {}", loaded.status),
+            (None, _) => nice_error!("svs: {}", loaded.status),
+        }
+        let offline = buffer_config.process_mode == ProcessMode::Offline;
+        let engine =
+            Engine::new(EngineConfig { sample_rate: rate, channels: self.input_channels, offline }, loaded.separator);
+        nice_log!(
+            "svs: {rate} Hz, {} channel(s), {} mode, latency {} samples",
+            self.input_channels,
+            if offline { "offline" } else { "realtime" },
+            engine.latency()
+        );
+        context.set_latency_samples(engine.latency() as u32);
+        self.engine = Some(engine);
+        let ramp = (RAMP_SECONDS * rate as f32) as u32;
+        let (gv, ga) = stem_gains(self.params.vocals_control(), self.params.accompaniment_control());
+        self.vocals_gain = Ramp::new(gv, ramp);
+        self.accompaniment_gain = Ramp::new(ga, ramp);
+        self.wet = Ramp::new(self.params.wet(), ramp);
+        self.health = Ramp::new(1.0, ramp);
+        true
+    }
+
+    fn reset(&mut self) {
+        if let Some(engine) = &mut self.engine {
+            engine.reset();
+        }
+        self.health.jump(1.0);
+    }
+
+    fn deactivate(&mut self) {
+        // Joins the worker.
+        self.engine = None;
+    }
+
+    fn process(
+        &mut self,
+        buffer: &mut Buffer,
+        _aux: &mut AuxiliaryBuffers,
+        _context: &mut impl ProcessContext<Self>,
+    ) -> ProcessStatus {
+        let Some(engine) = &mut self.engine else { return ProcessStatus::Normal };
+        let (gv, ga) = stem_gains(self.params.vocals_control(), self.params.accompaniment_control());
+        self.vocals_gain.set_target(gv);
+        self.accompaniment_gain.set_target(ga);
+        self.wet.set_target(self.params.wet());
+        let n = buffer.samples();
+        let channels = buffer.as_slice();
+        if channels.len() < 2 {
+            return ProcessStatus::Error("svs needs two output channels");
+        }
+        engine.begin_block(n, std::time::Instant::now());
+        let mono = self.input_channels == 1;
+        for i in 0..n {
+            let x = if mono { [channels[0][i]; 2] } else { [channels[0][i], channels[1][i]] };
+            let frame = engine.tick(x);
+            let (gv, ga, wet) = (self.vocals_gain.next(), self.accompaniment_gain.next(), self.wet.next());
+            let vocals = match frame.vocals {
+                Some(v) => {
+                    self.health.set_target(1.0);
+                    v
+                }
+                None => {
+                    // Late: the dry signal for this sample (see engine.rs); the worker logs it.
+                    self.health.jump(0.0);
+                    [0.0; 2]
+                }
+            };
+            let wet = wet * self.health.next();
+            channels[0][i] = mix_sample(frame.dry[0], vocals[0], gv, ga, wet);
+            channels[1][i] = mix_sample(frame.dry[1], vocals[1], gv, ga, wet);
+        }
+        ProcessStatus::Normal
+    }
+}
+
+impl ClapPlugin for SvsPlugin {
+    const CLAP_ID: &'static str = "invalid.example.svs.vocal-separator";
+    const CLAP_DESCRIPTION: Option<&'static str> =
+        Some("Turn the vocals or the accompaniment of a mix up, down or off");
+    const CLAP_MANUAL_URL: Option<&'static str> = Some(Self::URL);
+    const CLAP_SUPPORT_URL: Option<&'static str> = None;
+    const CLAP_FEATURES: &'static [ClapFeature] =
+        &[ClapFeature::AudioEffect, ClapFeature::Stereo, ClapFeature::Mono, ClapFeature::Utility, ClapFeature::Mixing];
+}
+
+impl Vst3Plugin for SvsPlugin {
+    const VST3_CLASS_ID: [u8; 16] = *b"svsVocalSeparatr";
+    const VST3_SUBCATEGORIES: &'static [Vst3SubCategory] = &[Vst3SubCategory::Fx, Vst3SubCategory::Tools];
+}
+
+nice_export_clap!(SvsPlugin);
+nice_export_vst3!(SvsPlugin);

@@ -1,0 +1,192 @@
+//! Choosing the song (drop or pick), decoding it, and showing its name, duration and waveform;
+//! and, optionally, another model file.
+
+use super::{FileInfo, Phase, State};
+use crate::progress::clock;
+use crate::{decode, limits, waveform};
+use js_sys::ArrayBuffer;
+use leptos::html;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{DragEvent, File, HtmlInputElement};
+
+#[component]
+pub fn Picker(state: State) -> impl IntoView {
+    let canvas = NodeRef::<html::Canvas>::new();
+    let dragging = RwSignal::new(false);
+    let busy = move || matches!(state.phase.get(), Phase::Decoding | Phase::Separating { .. });
+    let choose = move |file: File| {
+        if busy() {
+            return;
+        }
+        spawn_local(load_song(state, file, canvas));
+    };
+
+    view! {
+        <section class="card">
+            <label
+                class="drop"
+                class:dragging=move || dragging.get()
+                on:dragover=move |ev: DragEvent| {
+                    ev.prevent_default();
+                    dragging.set(true);
+                }
+                on:dragleave=move |_| dragging.set(false)
+                on:drop=move |ev: DragEvent| {
+                    ev.prevent_default();
+                    dragging.set(false);
+                    if let Some(file) = ev.data_transfer().and_then(|d| d.files()).and_then(|f| f.get(0)) {
+                        choose(file);
+                    }
+                }
+            >
+                <input
+                    id="file-input"
+                    type="file"
+                    accept="audio/*,.wav,.mp3,.ogg,.flac,.m4a,.aac,.opus"
+                    disabled=busy
+                    on:change=move |ev| {
+                        let input: HtmlInputElement = event_target(&ev);
+                        if let Some(file) = input.files().and_then(|f| f.get(0)) {
+                            choose(file);
+                        }
+                        // Picking the same file again must fire `change` again.
+                        input.set_value("");
+                    }
+                />
+                <span class="drop-title">"Drop a song here, or click to choose one"</span>
+                <span class="drop-hint">"WAV, MP3, OGG, FLAC, M4A: anything your browser can play"</span>
+            </label>
+            <div class="song" class:hidden=move || state.file.get().is_none()>
+                <div class="song-meta">
+                    <span id="file-name" class="song-name">
+                        {move || state.file.get().map(|f| f.name).unwrap_or_default()}
+                    </span>
+                    <span id="file-details" class="song-details">
+                        {move || {
+                            state
+                                .file
+                                .get()
+                                .map(|f| {
+                                    format!(
+                                        "{} · {} Hz · {}",
+                                        clock(f.seconds),
+                                        f.sample_rate,
+                                        match f.channels {
+                                            1 => "mono".to_string(),
+                                            2 => "stereo".to_string(),
+                                            n => format!("{n} channels"),
+                                        },
+                                    )
+                                })
+                                .unwrap_or_default()
+                        }}
+                    </span>
+                </div>
+                <canvas node_ref=canvas class="waveform" width="1200" height="120"></canvas>
+            </div>
+            <Show when=move || state.phase.get() == Phase::Decoding>
+                <p class="muted">"Reading the file…"</p>
+            </Show>
+            <ModelChooser state />
+        </section>
+    }
+}
+
+/// Decodes `file` and shows it; errors go to the banner.
+async fn load_song(state: State, file: File, canvas: NodeRef<html::Canvas>) {
+    state.error.set(None);
+    state.notice.set(None);
+    state.clear_results();
+    state.file.set(None);
+    state.decoded.set_value(None);
+    state.phase.set(Phase::Decoding);
+    match decode::decode_file(&file).await {
+        Ok(song) => {
+            if let Err(message) = limits::check_fits(song.frames as u64, song.channels as u64, song.sample_rate) {
+                state.phase.set(Phase::Empty);
+                state.fail(message);
+                return;
+            }
+            state.file.set(Some(FileInfo {
+                name: file.name(),
+                seconds: song.duration_seconds(),
+                sample_rate: song.sample_rate,
+                channels: song.channels,
+            }));
+            if let Some(canvas) = canvas.get_untracked() {
+                waveform::draw(&canvas, &waveform::peaks(&song.buffer, 300));
+            }
+            state.decoded.set_value(Some(song));
+            state.phase.set(Phase::Ready);
+        }
+        Err(message) => {
+            state.phase.set(Phase::Empty);
+            state.fail(message);
+        }
+    }
+}
+
+/// "Use another model file": optional, for models trained with `svs train`.
+#[component]
+fn ModelChooser(state: State) -> impl IntoView {
+    let on_change = move |ev: leptos::ev::Event| {
+        let input: HtmlInputElement = event_target(&ev);
+        let Some(file) = input.files().and_then(|f| f.get(0)) else { return };
+        input.set_value("");
+        spawn_local(async move {
+            let name = file.name();
+            let bytes = match JsFuture::from(file.array_buffer()).await {
+                Ok(bytes) => bytes.unchecked_into::<ArrayBuffer>(),
+                Err(e) => return state.fail(format!("“{name}” could not be read: {}", crate::js::error_text(&e))),
+            };
+            // Check it here, so a wrong file is reported now rather than after a song is sent.
+            let copy = js_sys::Uint8Array::new(&bytes).to_vec();
+            match svs_core::ModelFile::from_bytes(copy, &name).and_then(|m| m.separator_config()) {
+                Ok(_) => {
+                    state.error.set(None);
+                    state.model.set_value(Some((bytes, name.clone())));
+                    state.model_name.set(Some(name));
+                }
+                Err(e) => state.fail(format!("This model file cannot be used: {e}")),
+            }
+        });
+    };
+    view! {
+        <details class="model">
+            <summary>
+                "Model: "
+                <span id="model-name">
+                    {move || state.model_name.get().unwrap_or_else(|| "built-in (small teacher)".into())}
+                </span>
+            </summary>
+            <p class="muted">
+                "The built-in model is small and was trained briefly on synthetic songs; expect a rough split. "
+                "You can load a model file made with "
+                <code>"svs train"</code>
+                " / "
+                <code>"svs export"</code>
+                " (it stays on this computer too)."
+            </p>
+            <div class="row">
+                <label class="button secondary">
+                    "Load a model file…"
+                    <input id="model-input" type="file" accept=".safetensors" class="visually-hidden" on:change=on_change />
+                </label>
+                <Show when=move || state.model_name.get().is_some()>
+                    <button
+                        class="button ghost"
+                        on:click=move |_| {
+                            state.model.set_value(None);
+                            state.model_name.set(None);
+                        }
+                    >
+                        "Use the built-in model"
+                    </button>
+                </Show>
+            </div>
+        </details>
+    }
+}

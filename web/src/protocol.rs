@@ -1,0 +1,42 @@
+//! The messages between the page and the separation worker: plain JavaScript objects whose
+//! `kind` field is one of these names, so both sides (and a reader of the browser's devtools)
+//! see the same vocabulary. Sample arrays travel as transferred `Float32Array`s, not copies.
+//!
+//! page → worker: `separate` {sampleRate, channels: Float32Array[], backend: "auto"|"cpu",
+//! model: ArrayBuffer|null, modelName}.
+//! worker → page: `ready`; `backend` {name, note}; `progress` {fraction, secondsLeft|null};
+//! `done` {vocals: Float32Array[], accompaniment: Float32Array[], vocalsWav: Uint8Array,
+//! accompanimentWav: Uint8Array, seconds}; `error` {message}.
+
+pub const SEPARATE: &str = "separate";
+pub const READY: &str = "ready";
+pub const BACKEND: &str = "backend";
+pub const PROGRESS: &str = "progress";
+pub const DONE: &str = "done";
+pub const ERROR: &str = "error";
+
+/// Which inference backend the page asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BackendChoice {
+    /// WebGPU when the browser offers an adapter, else the CPU.
+    Auto,
+    /// The CPU backend (burn's `flex`, in wasm) only.
+    Cpu,
+}
+
+impl BackendChoice {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Auto => "auto",
+            Self::Cpu => "cpu",
+        }
+    }
+    pub fn parse(s: &str) -> Self {
+        if s == "cpu" { Self::Cpu } else { Self::Auto }
+    }
+}
+
+/// Label shown on the page for the CPU backend.
+pub const CPU_LABEL: &str = "CPU (WebAssembly)";
+/// Label shown on the page for the WebGPU backend.
+pub const WEBGPU_LABEL: &str = "WebGPU";

@@ -1,0 +1,157 @@
+//! The page's side of the separation worker: starts a module worker running this same wasm
+//! module (`www/worker.js`), sends it the job once it is ready, and turns its messages, and its
+//! crashes, into [`Event`]s. Dropping the [`Job`] terminates the worker: that is Cancel.
+
+use crate::js;
+use crate::protocol::{self, BackendChoice};
+use js_sys::{Array, ArrayBuffer, Float32Array, Uint8Array};
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use wasm_bindgen::prelude::*;
+use web_sys::{ErrorEvent, MessageEvent, Worker, WorkerOptions, WorkerType};
+
+/// What the page sends: planar samples (transferred, so the caller's copies become empty).
+pub struct Request {
+    pub sample_rate: u32,
+    pub channels: Vec<Float32Array>,
+    pub backend: BackendChoice,
+    /// A model file the user chose, with its name; `None` for the built-in model.
+    pub model: Option<(ArrayBuffer, String)>,
+}
+
+pub struct Stems {
+    pub vocals: Vec<Float32Array>,
+    pub accompaniment: Vec<Float32Array>,
+    pub vocals_wav: Uint8Array,
+    pub accompaniment_wav: Uint8Array,
+    pub seconds: f64,
+}
+
+pub enum Event {
+    Backend {
+        name: String,
+        note: Option<String>,
+    },
+    Progress {
+        fraction: f64,
+        seconds_left: Option<f64>,
+    },
+    Done(Stems),
+    /// The job failed; the worker is finished.
+    Failed(String),
+}
+
+/// A running separation.
+pub struct Job {
+    worker: Worker,
+    _on_message: Closure<dyn FnMut(MessageEvent)>,
+    _on_error: Closure<dyn FnMut(ErrorEvent)>,
+}
+
+impl Drop for Job {
+    fn drop(&mut self) {
+        self.worker.set_onmessage(None);
+        self.worker.set_onerror(None);
+        self.worker.terminate();
+    }
+}
+
+impl Job {
+    pub fn start(request: Request, on_event: impl FnMut(Event) + 'static) -> Result<Job, String> {
+        let options = WorkerOptions::new();
+        options.set_type(WorkerType::Module);
+        let worker = Worker::new_with_options("./worker.js", &options)
+            .map_err(|e| format!("The separation worker could not be started: {}", js::error_text(&e)))?;
+        let on_event = Rc::new(RefCell::new(on_event));
+        // Set once the worker has reported an error itself, so its crash that follows is not
+        // reported a second time with a vaguer message.
+        let reported = Rc::new(Cell::new(false));
+
+        let mut pending = Some(separate_message(request));
+        let on_message = {
+            let (worker, on_event, reported) = (worker.clone(), on_event.clone(), reported.clone());
+            Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+                let data = event.data();
+                let kind = js::get_str(&data, "kind").unwrap_or_default();
+                let event = match kind.as_str() {
+                    protocol::READY => {
+                        if let Some((message, transfer)) = pending.take()
+                            && let Err(e) = worker.post_message_with_transfer(&message, &transfer)
+                        {
+                            reported.set(true);
+                            (on_event.borrow_mut())(Event::Failed(format!(
+                                "The audio could not be handed to the separation worker: {}",
+                                js::error_text(&e)
+                            )));
+                        }
+                        return;
+                    }
+                    protocol::BACKEND => Event::Backend {
+                        name: js::get_str(&data, "name").unwrap_or_default(),
+                        note: js::get_str(&data, "note"),
+                    },
+                    protocol::PROGRESS => Event::Progress {
+                        fraction: js::get_f64(&data, "fraction").unwrap_or(0.0),
+                        seconds_left: js::get_f64(&data, "secondsLeft"),
+                    },
+                    protocol::DONE => Event::Done(Stems {
+                        vocals: js::get_channels(&data, "vocals"),
+                        accompaniment: js::get_channels(&data, "accompaniment"),
+                        vocals_wav: js::get(&data, "vocalsWav").unchecked_into(),
+                        accompaniment_wav: js::get(&data, "accompanimentWav").unchecked_into(),
+                        seconds: js::get_f64(&data, "seconds").unwrap_or(0.0),
+                    }),
+                    protocol::ERROR => {
+                        if reported.replace(true) {
+                            return;
+                        }
+                        Event::Failed(js::get_str(&data, "message").unwrap_or_else(|| "The separation failed.".into()))
+                    }
+                    _ => return,
+                };
+                (on_event.borrow_mut())(event);
+            })
+        };
+        let on_error = Closure::<dyn FnMut(ErrorEvent)>::new(move |event: ErrorEvent| {
+            event.prevent_default();
+            if reported.replace(true) {
+                return;
+            }
+            (on_event.borrow_mut())(Event::Failed(crash_message(&event.message())));
+        });
+        worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+        Ok(Job { worker, _on_message: on_message, _on_error: on_error })
+    }
+}
+
+fn separate_message(request: Request) -> (JsValue, Array) {
+    let message = js::message(protocol::SEPARATE);
+    let transfer = Array::new();
+    js::set(&message, "sampleRate", &request.sample_rate.into());
+    js::set(&message, "channels", &js::channels_array(&request.channels, &transfer));
+    js::set(&message, "backend", &request.backend.as_str().into());
+    match request.model {
+        Some((bytes, name)) => {
+            // Not transferred: the page keeps the model for the next song.
+            js::set(&message, "model", &bytes);
+            js::set(&message, "modelName", &name.into());
+        }
+        None => js::set(&message, "model", &JsValue::NULL),
+    }
+    (message.into(), transfer)
+}
+
+/// Plain words for a worker that died without explaining itself. A wasm module that cannot grow
+/// its memory traps ("unreachable"); a panic would have posted its own message first.
+fn crash_message(raw: &str) -> String {
+    if raw.contains("unreachable") || raw.to_lowercase().contains("memory") {
+        "The separation ran out of memory. The song may be too long for this browser tab: close other \
+         tabs and try again, cut the song into parts, or use the `svs separate` command line."
+            .into()
+    } else if raw.is_empty() {
+        "The separation worker could not start (this browser may not support module workers).".into()
+    } else {
+        format!("The separation stopped unexpectedly: {raw}")
+    }
+}

@@ -1,0 +1,20 @@
+// Starts the app: loads the wasm module built from the `web` crate and mounts the page.
+// Any failure to start is shown on the page in words, never only in the console.
+import init, { start_app } from "./pkg/svs_web.js";
+
+const boot = document.getElementById("boot");
+try {
+  await init();
+  boot.remove();
+  start_app();
+} catch (error) {
+  console.error(error);
+  boot.innerHTML = "";
+  const message = document.createElement("p");
+  message.className = "banner error";
+  message.id = "error";
+  message.textContent =
+    "This browser could not start the separator (" + (error && error.message ? error.message : error) +
+    "). It needs WebAssembly and module workers: a current Chrome, Edge, Firefox or Safari.";
+  boot.appendChild(message);
+}
