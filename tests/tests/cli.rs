@@ -87,6 +87,47 @@ fn separate_keeps_format_sums_to_input_and_reports_bad_files_by_name() {
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
 
+#[test]
+fn separate_writes_flac_stems_that_sum_to_the_input() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = tiny_model(tmp.path());
+    let song = tone(44100, 2.5, 2);
+    let input = tmp.path().join("song.wav");
+    write(&input, &song);
+    let out = tmp.path().join("out");
+    let run = |extra: &[&str]| {
+        svs()
+            .args(["separate", "--format", "flac"])
+            .args(extra)
+            .arg("--model")
+            .arg(&model)
+            .arg("--out-dir")
+            .arg(&out)
+            .arg(&input)
+            .output()
+            .unwrap()
+    };
+    let refused = run(&["--bit-depth", "32f"]);
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("--bit-depth 16 or 24"), "{stderr}");
+
+    let result = run(&["--bit-depth", "24"]);
+    assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
+    let vocals = read_audio(&out.join("song").join("vocals.flac")).unwrap();
+    let accompaniment = read_audio(&out.join("song").join("accompaniment.flac")).unwrap();
+    assert_eq!((vocals.sample_rate, vocals.n_channels(), vocals.n_frames()), (44100, 2, song.n_frames()));
+    let mut err = 0.0f32;
+    for c in 0..2 {
+        for i in 0..song.n_frames() {
+            err = err.max((vocals.channels[c][i] + accompaniment.channels[c][i] - song.channels[c][i]).abs());
+        }
+    }
+    // 24-bit quantization of each stem is below 1e-7.
+    assert!(err < 1e-5, "FLAC stems differ from the input by {err}");
+    assert!(!out.join("song").join("vocals.wav").exists());
+}
+
 fn walk(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for e in std::fs::read_dir(dir).unwrap() {

@@ -1,7 +1,8 @@
-//! WAV writing with hound: streaming to a file (bounded memory for long songs) or into bytes
-//! (the web app's downloads).
+//! Stem writing, streamed to a file (bounded memory for long songs) or into bytes (the web
+//! app's downloads): WAV with hound, FLAC with flacenc (`flac.rs`).
 
 use super::AudioBuffer;
+use super::flac::FlacWriter;
 use std::fs::File;
 use std::io::{BufWriter, Cursor, Seek, Write};
 use std::path::{Path, PathBuf};
@@ -26,10 +27,45 @@ impl std::str::FromStr for BitDepth {
     }
 }
 
+/// Container of the written stems.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum StemFormat {
+    #[default]
+    Wav,
+    /// Lossless and about half the size; integer samples only (16 or 24 bits).
+    Flac,
+}
+
+impl StemFormat {
+    pub fn extension(self) -> &'static str {
+        match self {
+            Self::Wav => "wav",
+            Self::Flac => "flac",
+        }
+    }
+}
+
+impl std::str::FromStr for StemFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "wav" => Ok(Self::Wav),
+            "flac" => Ok(Self::Flac),
+            other => Err(format!("unknown format '{other}' (expected wav or flac)")),
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum EncodeError {
     #[error("{path}: cannot write: {source}")]
     Write { path: PathBuf, source: hound::Error },
+    #[error("{path}: cannot write FLAC: {message}")]
+    Flac { path: PathBuf, message: String },
+    #[error("{path}: cannot create: {source}")]
+    Create { path: PathBuf, source: std::io::Error },
+    #[error("FLAC stores integer samples: use a bit depth of 16 or 24, not 32-bit float")]
+    FlacFloat,
 }
 
 fn spec(sample_rate: u32, channels: usize, depth: BitDepth) -> hound::WavSpec {
@@ -41,41 +77,100 @@ fn spec(sample_rate: u32, channels: usize, depth: BitDepth) -> hound::WavSpec {
     hound::WavSpec { channels: channels as u16, sample_rate, bits_per_sample, sample_format }
 }
 
-/// Writes planar blocks to a WAV file as they are produced.
+/// Writes planar blocks to a WAV or FLAC file as they are produced.
 pub struct StemWriter<W: Write + Seek = BufWriter<File>> {
     path: PathBuf,
-    writer: hound::WavWriter<W>,
+    encoder: Encoder<W>,
     depth: BitDepth,
 }
 
+enum Encoder<W: Write + Seek> {
+    Wav(hound::WavWriter<W>),
+    Flac(FlacWriter<W>),
+}
+
 impl StemWriter {
+    /// A WAV file.
     pub fn create(path: &Path, sample_rate: u32, channels: usize, depth: BitDepth) -> Result<Self, EncodeError> {
-        let writer = hound::WavWriter::create(path, spec(sample_rate, channels, depth))
-            .map_err(|source| EncodeError::Write { path: path.to_owned(), source })?;
-        Ok(Self { path: path.to_owned(), writer, depth })
+        Self::create_as(path, StemFormat::Wav, sample_rate, channels, depth)
+    }
+
+    pub fn create_as(
+        path: &Path,
+        format: StemFormat,
+        sample_rate: u32,
+        channels: usize,
+        depth: BitDepth,
+    ) -> Result<Self, EncodeError> {
+        if format == StemFormat::Flac && depth == BitDepth::Float32 {
+            return Err(EncodeError::FlacFloat);
+        }
+        let file = File::create(path).map_err(|source| EncodeError::Create { path: path.to_owned(), source })?;
+        StemWriter::new_as(BufWriter::new(file), &path.to_string_lossy(), format, sample_rate, channels, depth)
     }
 }
 
 impl<W: Write + Seek> StemWriter<W> {
+    /// A WAV stream.
     pub fn new(inner: W, name: &str, sample_rate: u32, channels: usize, depth: BitDepth) -> Result<Self, EncodeError> {
-        let writer = hound::WavWriter::new(inner, spec(sample_rate, channels, depth))
-            .map_err(|source| EncodeError::Write { path: name.into(), source })?;
-        Ok(Self { path: name.into(), writer, depth })
+        Self::new_as(inner, name, StemFormat::Wav, sample_rate, channels, depth)
+    }
+
+    pub fn new_as(
+        inner: W,
+        name: &str,
+        format: StemFormat,
+        sample_rate: u32,
+        channels: usize,
+        depth: BitDepth,
+    ) -> Result<Self, EncodeError> {
+        let path = PathBuf::from(name);
+        let encoder = match format {
+            StemFormat::Wav => Encoder::Wav(
+                hound::WavWriter::new(inner, spec(sample_rate, channels, depth))
+                    .map_err(|source| EncodeError::Write { path: path.clone(), source })?,
+            ),
+            StemFormat::Flac => {
+                let bits = match depth {
+                    BitDepth::Int16 => 16,
+                    BitDepth::Int24 => 24,
+                    BitDepth::Float32 => return Err(EncodeError::FlacFloat),
+                };
+                Encoder::Flac(
+                    FlacWriter::new(inner, sample_rate, channels, bits)
+                        .map_err(|message| EncodeError::Flac { path: path.clone(), message })?,
+                )
+            }
+        };
+        Ok(Self { path, encoder, depth })
     }
 
     /// Appends planar samples (clipped to [-1, 1] for the integer formats).
     pub fn write_planar(&mut self, channels: &[&[f32]]) -> Result<(), EncodeError> {
         let n = channels.first().map_or(0, |c| c.len());
-        let map = |source| EncodeError::Write { path: self.path.clone(), source };
-        for i in 0..n {
-            for c in channels {
-                let x = c[i];
-                match self.depth {
-                    BitDepth::Int16 => self.writer.write_sample(quantize(x, 32767.0) as i16),
-                    BitDepth::Int24 => self.writer.write_sample(quantize(x, 8_388_607.0)),
-                    BitDepth::Float32 => self.writer.write_sample(x),
+        let path = &self.path;
+        match &mut self.encoder {
+            Encoder::Wav(writer) => {
+                let map = |source| EncodeError::Write { path: path.clone(), source };
+                for i in 0..n {
+                    for c in channels {
+                        let x = c[i];
+                        match self.depth {
+                            BitDepth::Int16 => writer.write_sample(quantize(x, 32767.0) as i16),
+                            BitDepth::Int24 => writer.write_sample(quantize(x, 8_388_607.0)),
+                            BitDepth::Float32 => writer.write_sample(x),
+                        }
+                        .map_err(map)?;
+                    }
                 }
-                .map_err(map)?;
+            }
+            Encoder::Flac(writer) => {
+                let full_scale = if self.depth == BitDepth::Int16 { 32767.0 } else { 8_388_607.0 };
+                for i in 0..n {
+                    writer
+                        .push(channels.iter().map(|c| quantize(c[i], full_scale)))
+                        .map_err(|message| EncodeError::Flac { path: path.clone(), message })?;
+                }
             }
         }
         Ok(())
@@ -84,7 +179,10 @@ impl<W: Write + Seek> StemWriter<W> {
     /// Writes the header's final sizes.
     pub fn finalize(self) -> Result<(), EncodeError> {
         let path = self.path;
-        self.writer.finalize().map_err(|source| EncodeError::Write { path, source })
+        match self.encoder {
+            Encoder::Wav(writer) => writer.finalize().map_err(|source| EncodeError::Write { path, source }),
+            Encoder::Flac(writer) => writer.finalize().map_err(|message| EncodeError::Flac { path, message }),
+        }
     }
 }
 
@@ -101,4 +199,114 @@ pub fn wav_bytes(buffer: &AudioBuffer, depth: BitDepth) -> Result<Vec<u8>, Encod
         writer.finalize()?;
     }
     Ok(cursor.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audio::read_audio_bytes;
+    use symphonia::core::codecs::DecoderOptions;
+    use symphonia::core::formats::FormatOptions;
+    use symphonia::core::io::MediaSourceStream;
+    use symphonia::core::meta::MetadataOptions;
+    use symphonia::core::probe::Hint;
+
+    fn flac_bytes(buffer: &AudioBuffer, depth: BitDepth, blocks: usize) -> Vec<u8> {
+        let mut cursor = Cursor::new(Vec::new());
+        let mut writer = StemWriter::new_as(
+            &mut cursor,
+            "test.flac",
+            StemFormat::Flac,
+            buffer.sample_rate,
+            buffer.n_channels(),
+            depth,
+        )
+        .unwrap();
+        // Written in uneven blocks, as the separator's stream produces them.
+        let n = buffer.n_frames();
+        let step = n.div_ceil(blocks);
+        for start in (0..n).step_by(step) {
+            let end = (start + step).min(n);
+            writer.write_planar(&buffer.channels.iter().map(|c| &c[start..end]).collect::<Vec<_>>()).unwrap();
+        }
+        writer.finalize().unwrap();
+        cursor.into_inner()
+    }
+
+    /// Decodes with symphonia's MD5 verification on: the header's length and checksum (written
+    /// last, in place) must describe the samples.
+    fn verified_length(bytes: Vec<u8>) -> (Option<u64>, Option<bool>) {
+        let stream = MediaSourceStream::new(Box::new(Cursor::new(bytes)), Default::default());
+        let mut hint = Hint::new();
+        hint.with_extension("flac");
+        let probed = symphonia::default::get_probe()
+            .format(&hint, stream, &FormatOptions::default(), &MetadataOptions::default())
+            .unwrap();
+        let mut format = probed.format;
+        let track = format.default_track().unwrap().clone();
+        let mut decoder =
+            symphonia::default::get_codecs().make(&track.codec_params, &DecoderOptions { verify: true }).unwrap();
+        while let Ok(packet) = format.next_packet() {
+            decoder.decode(&packet).unwrap();
+        }
+        (track.codec_params.n_frames, decoder.finalize().verify_ok)
+    }
+
+    fn song(rate: u32, frames: usize, channels: usize) -> AudioBuffer {
+        let signal = |c: usize, i: usize| {
+            let t = i as f32 / rate as f32;
+            0.5 * (2.0 * std::f32::consts::PI * (220.0 + 110.0 * c as f32) * t).sin()
+                + 0.1 * ((i * 7919 + c * 104_729) % 1000) as f32 / 1000.0
+                - 0.05
+        };
+        AudioBuffer::new(rate, (0..channels).map(|c| (0..frames).map(|i| signal(c, i)).collect()).collect())
+    }
+
+    #[test]
+    fn flac_round_trips_every_sample_and_its_header() {
+        // Lengths that are not a whole number of 4096-sample frames, mono to three channels.
+        for (depth, bits, rate, frames, channels) in [
+            (BitDepth::Int16, 16, 44_100, 10_001, 2),
+            (BitDepth::Int24, 24, 48_000, 9_000, 1),
+            (BitDepth::Int24, 24, 16_000, 5_000, 3),
+        ] {
+            let input = song(rate, frames, channels);
+            let bytes = flac_bytes(&input, depth, 7);
+            assert_eq!(&bytes[..4], b"fLaC");
+            let decoded = read_audio_bytes(bytes.clone(), "test.flac").unwrap();
+            assert_eq!(decoded.sample_rate, rate);
+            assert_eq!(decoded.n_channels(), channels);
+            assert_eq!(decoded.n_frames(), frames);
+            let full_scale = if bits == 16 { 32767.0 } else { 8_388_607.0 };
+            let decoder_scale = (1u32 << (bits - 1)) as f32;
+            for c in 0..channels {
+                for i in 0..frames {
+                    let stored = (decoded.channels[c][i] * decoder_scale).round() as i32;
+                    assert_eq!(
+                        stored,
+                        quantize(input.channels[c][i], full_scale),
+                        "{bits} bits, channel {c}, sample {i}"
+                    );
+                }
+            }
+            assert_eq!(verified_length(bytes), (Some(frames as u64), Some(true)), "{bits} bits");
+        }
+    }
+
+    #[test]
+    fn flac_is_smaller_than_wav() {
+        let input = song(44_100, 44_100, 2);
+        let flac = flac_bytes(&input, BitDepth::Int16, 1);
+        let wav = wav_bytes(&input, BitDepth::Int16).unwrap();
+        assert!(flac.len() < wav.len() * 9 / 10, "FLAC {} bytes, WAV {} bytes", flac.len(), wav.len());
+    }
+
+    #[test]
+    fn flac_refuses_float_samples() {
+        let result =
+            StemWriter::new_as(Cursor::new(Vec::new()), "x.flac", StemFormat::Flac, 44_100, 2, BitDepth::Float32);
+        assert!(matches!(result, Err(EncodeError::FlacFloat)));
+        assert_eq!("FLAC".parse::<StemFormat>(), Ok(StemFormat::Flac));
+        assert!("mp3".parse::<StemFormat>().unwrap_err().contains("mp3"));
+    }
 }

@@ -1,11 +1,12 @@
-//! Audio in and out: a planar buffer type, streaming decoding with symphonia and WAV writing
-//! with hound.
+//! Audio in and out: a planar buffer type, streaming decoding with symphonia and WAV / FLAC
+//! writing with hound / flacenc.
 
 pub mod decode;
 pub mod encode;
+mod flac;
 
 pub use decode::{AudioReader, DecodeError, read_audio, read_audio_bytes};
-pub use encode::{BitDepth, EncodeError, StemWriter, wav_bytes};
+pub use encode::{BitDepth, EncodeError, StemFormat, StemWriter, wav_bytes};
 
 /// Planar audio: `channels[c][i]`, every channel the same length.
 #[derive(Clone, Debug, PartialEq)]

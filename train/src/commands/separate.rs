@@ -6,7 +6,7 @@ use crate::progress;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use std::path::{Path, PathBuf};
-use svs_core::audio::{AudioReader, BitDepth, StemWriter};
+use svs_core::audio::{AudioReader, BitDepth, StemFormat, StemWriter};
 use svs_core::{BackendKind, Separator, SeparatorConfig};
 
 #[derive(Args, Debug)]
@@ -14,7 +14,7 @@ pub struct SeparateArgs {
     /// Audio files or directories of audio files (WAV, FLAC, MP3, OGG, M4A/AAC).
     #[arg(required = true)]
     pub inputs: Vec<PathBuf>,
-    /// Where to write `<input name>/vocals.wav` and `<input name>/accompaniment.wav`.
+    /// Where to write `<input name>/vocals.<ext>` and `<input name>/accompaniment.<ext>`.
     #[arg(short, long, default_value = "separated")]
     pub out_dir: PathBuf,
     /// Model file (from `svs export`); default: the embedded model.
@@ -23,10 +23,10 @@ pub struct SeparateArgs {
     /// Where the model runs.
     #[arg(long, default_value = "cpu")]
     pub backend: BackendKind,
-    /// Output format.
-    #[arg(long, default_value = "wav", value_parser = ["wav"])]
-    pub format: String,
-    /// Output sample format: 16, 24 or 32f.
+    /// Output format: wav or flac (lossless, about half the size; 16 or 24 bits).
+    #[arg(long, default_value = "wav")]
+    pub format: StemFormat,
+    /// Output sample format: 16, 24 or 32f (WAV only).
     #[arg(long, default_value = "24")]
     pub bit_depth: BitDepth,
     /// Length of the windows the song is processed in, in seconds.
@@ -38,6 +38,9 @@ pub struct SeparateArgs {
 }
 
 pub fn run(args: SeparateArgs) -> Result<()> {
+    if args.format == StemFormat::Flac && args.bit_depth == BitDepth::Float32 {
+        bail!("--format flac stores integer samples: use --bit-depth 16 or 24 (32f is WAV only)");
+    }
     let inputs = collect_inputs(&args.inputs)?;
     let file = super::load_model_file(args.model.as_deref())?;
     let device = args.backend.device(0)?;
@@ -112,11 +115,11 @@ fn separate_file(separator: &Separator, input: &Path, args: &SeparateArgs) -> Re
     let mut stream = separator.stream(rate, channels)?;
     let dir = args.out_dir.join(output_name(input));
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    let ext = &args.format;
+    let ext = args.format.extension();
     let final_paths = [dir.join(format!("vocals.{ext}")), dir.join(format!("accompaniment.{ext}"))];
     let tmp_paths = final_paths.clone().map(|p| p.with_extension(format!("{ext}.partial")));
-    let mut vocals = StemWriter::create(&tmp_paths[0], rate, channels, args.bit_depth)?;
-    let mut accompaniment = StemWriter::create(&tmp_paths[1], rate, channels, args.bit_depth)?;
+    let mut vocals = StemWriter::create_as(&tmp_paths[0], args.format, rate, channels, args.bit_depth)?;
+    let mut accompaniment = StemWriter::create_as(&tmp_paths[1], args.format, rate, channels, args.bit_depth)?;
 
     let bar = progress::bar(reader.n_frames().unwrap_or(0), output_name(input), "samples");
     let mut write = |block: svs_core::separator::StemBlock| -> Result<()> {
