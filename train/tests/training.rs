@@ -3,41 +3,10 @@
 
 mod common;
 
-use common::make_cache;
+use common::{make_cache, train_config as config};
 use std::path::Path;
 use svs_train::data::Split;
-use svs_train::training::{TrainConfig, TrainOptions, train};
-
-fn config(root: &Path, run: &str) -> TrainConfig {
-    let text = format!(
-        r#"
-[model]
-preset = "small"
-levels = 1
-base_channels = 4
-max_channels = 8
-[data]
-train = [{{ cache = "{train}" }}]
-validation = "{valid}"
-validation_splits = ["valid"]
-validation_seconds = 3
-[augment]
-window_seconds = 1.0
-[training]
-batch_size = 2
-iterations = 12
-seed = 7
-validate_every = 6
-checkpoint_every = 4
-log_every = 2
-output_dir = "{run}"
-"#,
-        train = root.join("train").display(),
-        valid = root.join("valid").display(),
-        run = root.join(run).display()
-    );
-    TrainConfig::from_toml(&text, Path::new("test.toml")).unwrap()
-}
+use svs_train::training::{TrainOptions, train};
 
 /// The latest checkpoint's masks for a fixed input: equal exactly iff the weights are equal
 /// (the file bytes also hold metadata, such as the run's own path, that legitimately differ).
@@ -89,4 +58,34 @@ fn a_killed_and_resumed_run_matches_an_uninterrupted_one() {
     short.training.iterations = 4;
     train(&short, &options).unwrap();
     assert_ne!(weights(&root.path().join("short")), weights(&run));
+}
+
+/// `--devices 0,1` on the CPU backend: two replicas on the same CPU device, which exercises the
+/// whole data-parallel path (split, per-replica gradients, `step_multi`, running statistics).
+#[test]
+fn a_data_parallel_step_equals_a_single_device_step() {
+    let cpu = burn::tensor::Device::flex().autodiff();
+    common::check_data_parallel_step(&[cpu.clone(), cpu], 1e-5);
+}
+
+#[test]
+fn training_runs_data_parallel_end_to_end() {
+    let root = tempfile::tempdir().unwrap();
+    make_cache(&root.path().join("train"), 2, Split::Train);
+    make_cache(&root.path().join("valid"), 1, Split::Valid);
+    let mut config = config(root.path(), "parallel");
+    config.training.iterations = 4;
+    config.training.validate_every = 4;
+    let options = TrainOptions {
+        backend: svs_core::BackendKind::Cpu,
+        devices: vec![0, 1],
+        resume: false,
+        init: None,
+        stop_after: None,
+    };
+    let summary = train(&config, &options).unwrap();
+    assert_eq!(summary.iterations, 4);
+    let best = summary.best.expect("validated at the last iteration");
+    assert!(best.sdr_vocals.is_finite() && best.sdr_accompaniment.is_finite(), "{best:?}");
+    assert!(root.path().join("parallel/best.safetensors").exists());
 }

@@ -10,7 +10,7 @@ use crate::augment::Augmenter;
 use crate::progress;
 use anyhow::{Context, Result, bail};
 use burn::module::Module;
-use burn::optim::{AdamConfig, GradientsParams, MultiGradientsParams};
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer, MultiGradientsParams};
 use burn::tensor::{Device, Tensor};
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::SeedableRng;
@@ -78,6 +78,38 @@ fn split_batch(batch: &Batch, parts: usize) -> Vec<Batch> {
             }
         })
         .collect()
+}
+
+/// One optimisation step on `batch`: on one device, or data-parallel over several, where each
+/// device computes the gradients of its share of the batch on its own copy of the model and
+/// burn's `step_multi` adds them up. Each share's loss is weighted by its size, so the summed
+/// gradient is the gradient of the whole batch's mean loss. Returns the model and that loss.
+pub fn train_step(
+    model: PoCoNet,
+    optimizer: &mut ModuleOptimizer,
+    loss: &SeparationLoss,
+    batch: &Batch,
+    devices: &[Device],
+    lr: f64,
+) -> (PoCoNet, f64) {
+    if let [device] = devices {
+        let l = batch_loss(&model, loss, batch, device);
+        let value = l.clone().into_scalar::<f32>() as f64;
+        let grads = GradientsParams::from_grads(l.backward(), &model);
+        return (optimizer.step(lr, model, grads), value);
+    }
+    let mut multi = MultiGradientsParams::default();
+    let mut sum = 0.0;
+    for (part, dev) in split_batch(batch, devices.len()).iter().zip(devices) {
+        let replica = model.clone().fork(dev);
+        let l = batch_loss(&replica, loss, part, dev).mul_scalar(part.batch as f32 / batch.batch as f32);
+        sum += l.clone().into_scalar::<f32>() as f64;
+        multi.grads.push((GradientsParams::from_grads(l.backward(), &replica), dev.clone()));
+    }
+    // Forking a replica moves the batch-norm running statistics it shares with `model` onto the
+    // replica's device; bring them home so the next step and validation find them there.
+    let home = devices[0].clone();
+    (optimizer.step_multi(lr, model, multi).fork(&home), sum)
 }
 
 pub fn train(config: &TrainConfig, options: &TrainOptions) -> Result<TrainSummary> {
@@ -163,27 +195,8 @@ pub fn train(config: &TrainConfig, options: &TrainOptions) -> Result<TrainSummar
         let it = state.iteration;
         let batch = data.batch(&augmenter, config.training.batch_size, &mut rng);
         let lr = config.optimizer.learning_rate(it);
-        let loss_value;
-        if devices.len() == 1 {
-            let l = batch_loss(&model, &loss, &batch, &device);
-            loss_value = l.clone().into_scalar::<f32>() as f64;
-            let grads = GradientsParams::from_grads(l.backward(), &model);
-            model = optimizer.step(lr, model, grads);
-        } else {
-            // Data parallel: each device computes the gradients of its share of the batch on
-            // its own copy of the model; burn adds them up in `step_multi`.
-            let mut multi = MultiGradientsParams::default();
-            let mut sum = 0.0;
-            let parts = split_batch(&batch, devices.len());
-            for (part, dev) in parts.iter().zip(&devices) {
-                let replica = model.clone().fork(dev);
-                let l = batch_loss(&replica, &loss, part, dev).mul_scalar(part.batch as f32 / batch.batch as f32);
-                sum += l.clone().into_scalar::<f32>() as f64;
-                multi.grads.push((GradientsParams::from_grads(l.backward(), &replica), dev.clone()));
-            }
-            loss_value = sum;
-            model = optimizer.step_multi(lr, model, multi);
-        }
+        let (stepped, loss_value) = train_step(model, &mut optimizer, &loss, &batch, &devices, lr);
+        model = stepped;
         if !loss_value.is_finite() {
             bail!("the loss became {loss_value} at iteration {it}; the last checkpoint is intact");
         }
