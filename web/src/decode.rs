@@ -40,6 +40,7 @@ const CONTEXT_RATES: std::ops::RangeInclusive<f32> = 3_000.0..=768_000.0;
 
 pub async fn decode_file(file: &File) -> Result<Decoded, String> {
     let name = file.name();
+    let started = js::now_ms();
     let bytes = JsFuture::from(file.array_buffer())
         .await
         .map_err(|e| format!("“{name}” could not be read: {}", js::error_text(&e)))?;
@@ -47,7 +48,17 @@ pub async fn decode_file(file: &File) -> Result<Decoded, String> {
     if bytes.byte_length() == 0 {
         return Err(format!("“{name}” is empty."));
     }
-    let rate = header_sample_rate(&bytes, &name).map(|r| r as f32).filter(|r| CONTEXT_RATES.contains(r));
+    js::log_phase(&format!("read {} bytes", bytes.byte_length()), started);
+    let probe_started = js::now_ms();
+    let header = probe_header(&bytes, &name);
+    js::log_phase("probed the header", probe_started);
+    // A song too long for the worker's memory is refused before decoding it (which would take
+    // gigabytes of the page's memory too) when its header states its length.
+    if let Some(Header { sample_rate, channels: Some(channels), frames: Some(frames) }) = header {
+        crate::limits::check_fits(frames, channels as u64, sample_rate)?;
+    }
+    let rate = header.map(|h| h.sample_rate as f32).filter(|r| CONTEXT_RATES.contains(r));
+    let decode_started = js::now_ms();
     let context = OfflineAudioContext::new_with_number_of_channels_and_length_and_sample_rate(
         1,
         1,
@@ -66,6 +77,7 @@ pub async fn decode_file(file: &File) -> Result<Decoded, String> {
             )
         })?
         .unchecked_into();
+    js::log_phase("decodeAudioData", decode_started);
     let decoded = Decoded {
         sample_rate: buffer.sample_rate().round() as u32,
         channels: buffer.number_of_channels(),
@@ -78,9 +90,35 @@ pub async fn decode_file(file: &File) -> Result<Decoded, String> {
     Ok(decoded)
 }
 
-/// The sample rate in the file's header, if the core's decoder recognises the format.
-fn header_sample_rate(bytes: &ArrayBuffer, name: &str) -> Option<u32> {
-    // Only the header is parsed; the copy into wasm memory is freed right after.
-    let reader = svs_core::audio::AudioReader::from_bytes(Uint8Array::new(bytes).to_vec(), name).ok()?;
-    Some(reader.sample_rate())
+/// Bytes of the file's start given to the header probe: a WAV, FLAC or OGG header and an MP3's
+/// first frame (after a typical ID3 tag with cover art) fit in it.
+const PROBE_BYTES: u32 = 1 << 20;
+
+/// What the file's header says, when the core's decoder recognises the format.
+#[derive(Clone, Copy)]
+struct Header {
+    sample_rate: u32,
+    channels: Option<usize>,
+    /// The length it declares, if it declares one.
+    frames: Option<u64>,
+}
+
+/// Reads the file's header with the core's decoder (which only probes it here).
+///
+/// Only the file's first [`PROBE_BYTES`] are copied into wasm memory, never the whole file: wasm
+/// memory never shrinks, so a whole 10-minute WAV (100 MB) would stay allocated in the page's
+/// module for good. When the start alone cannot be probed (an MP3 behind a very large tag), the
+/// whole file is tried only if it is small.
+fn probe_header(bytes: &ArrayBuffer, name: &str) -> Option<Header> {
+    let probe = |len: u32| {
+        let start = Uint8Array::new_with_byte_offset_and_length(bytes, 0, len).to_vec();
+        let unknown_length = crate::limits::wav_length_unknown(&start);
+        svs_core::audio::AudioReader::from_bytes(start, name).ok().map(|reader| Header {
+            sample_rate: reader.sample_rate(),
+            channels: reader.channels(),
+            frames: reader.n_frames().filter(|_| !unknown_length),
+        })
+    };
+    let len = bytes.byte_length();
+    probe(len.min(PROBE_BYTES)).or_else(|| (len > PROBE_BYTES && len <= 16 * PROBE_BYTES).then(|| probe(len)).flatten())
 }

@@ -65,3 +65,14 @@ pub fn channel_view(buffer: &web_sys::AudioBuffer, c: u32) -> Float32Array {
         .and_then(|v| v.dyn_into::<Float32Array>().ok());
     view.unwrap_or_else(|| Float32Array::new_with_length(buffer.length()))
 }
+
+/// Milliseconds on the page's (or worker's) clock, for the phase timings below.
+pub fn now_ms() -> f64 {
+    js_sys::Date::now()
+}
+
+/// Logs how long a phase took (`svs: decoded: 1234 ms`) on the console, where a developer (or
+/// the end-to-end tests, through WebDriver's browser log) can see where a long song's time goes.
+pub fn log_phase(what: &str, started_ms: f64) {
+    web_sys::console::info_1(&format!("svs: {what}: {:.0} ms", now_ms() - started_ms).into());
+}

@@ -31,9 +31,48 @@ pub fn check_fits(frames: u64, channels: u64, sample_rate: u32) -> Result<(), St
     ))
 }
 
+/// Whether a WAV file's start (`prefix`) declares its data length as unknown: writers that
+/// stream (to a pipe) put 0 or 0xFFFFFFFF there, which a decoder reads as a length of zero or of
+/// hours. Such a declared length must not be held against the song; its decoded length is.
+pub fn wav_length_unknown(prefix: &[u8]) -> bool {
+    if prefix.len() < 12 || &prefix[0..4] != b"RIFF" || &prefix[8..12] != b"WAVE" {
+        return false;
+    }
+    let mut at = 12;
+    while at + 8 <= prefix.len() {
+        let size = u32::from_le_bytes([prefix[at + 4], prefix[at + 5], prefix[at + 6], prefix[at + 7]]);
+        if &prefix[at..at + 4] == b"data" {
+            return size == 0 || size == u32::MAX;
+        }
+        // Chunks are padded to an even size.
+        at += 8 + size as usize + (size as usize & 1);
+    }
+    false
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn wav_header(data_len: u32) -> Vec<u8> {
+        let mut h = b"RIFF\0\0\0\0WAVEfmt ".to_vec();
+        h.extend(16u32.to_le_bytes());
+        h.extend([1, 0, 2, 0]); // PCM, stereo
+        h.extend(48_000u32.to_le_bytes());
+        h.extend((48_000u32 * 4).to_le_bytes());
+        h.extend([4, 0, 16, 0]);
+        h.extend(b"data");
+        h.extend(data_len.to_le_bytes());
+        h
+    }
+
+    #[test]
+    fn streamed_wav_lengths_are_unknown() {
+        assert!(wav_length_unknown(&wav_header(u32::MAX)));
+        assert!(wav_length_unknown(&wav_header(0)));
+        assert!(!wav_length_unknown(&wav_header(4_000_000_000)));
+        assert!(!wav_length_unknown(b"ID3\x04 an mp3"));
+    }
 
     #[test]
     fn ten_minutes_of_stereo_fit_and_hours_do_not() {

@@ -8,20 +8,31 @@ use web_sys::{AudioBuffer, CanvasRenderingContext2d, HtmlCanvasElement};
 /// channel in each span. Reads one channel at a time, span by span, so a long song is never
 /// copied whole into wasm memory.
 pub fn peaks(buffer: &AudioBuffer, columns: usize) -> Vec<f32> {
-    let frames = buffer.length() as usize;
+    let frames = buffer.length();
     let mut peaks = vec![0.0f32; columns];
     if frames == 0 || columns == 0 {
         return peaks;
     }
+    let mut span = Vec::new();
     for c in 0..buffer.number_of_channels() {
         let channel = js::channel_view(buffer, c);
         for (i, peak) in peaks.iter_mut().enumerate() {
-            let (start, end) = (i * frames / columns, ((i + 1) * frames / columns).max(i * frames / columns + 1));
-            let span = channel.subarray(start as u32, end.min(frames) as u32).to_vec();
+            let (start, end) = span_bounds(frames, columns, i);
+            span.resize((end - start) as usize, 0.0);
+            channel.subarray(start, end).copy_to(&mut span);
             *peak = span.iter().fold(*peak, |m, x| m.max(x.abs()));
         }
     }
     peaks
+}
+
+/// Frames `start..end` of column `i` of `columns` over `frames` frames (never empty). In 64-bit
+/// arithmetic: wasm32's `usize` is 32 bits, and `i * frames` overflows it for a song of more
+/// than about 5 minutes at 44.1 kHz (a panic that froze the page on "Reading the file…").
+fn span_bounds(frames: u32, columns: usize, i: usize) -> (u32, u32) {
+    let at = |i: usize| (i as u64 * frames as u64 / columns as u64) as u32;
+    let start = at(i).min(frames - 1);
+    (start, at(i + 1).clamp(start + 1, frames))
 }
 
 /// Draws mirrored bars of `peaks` filling the canvas, in the page's accent colour.

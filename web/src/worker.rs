@@ -63,18 +63,27 @@ fn post_error(text: &str) {
 fn install_panic_hook() {
     std::panic::set_hook(Box::new(|info| {
         web_sys::console::error_1(&format!("svs worker: {info}").into());
-        post_error(&format!("The separation stopped because of an internal error: {info}"));
+        // The words only; the source location is for the console.
+        let what = info.payload_as_str().unwrap_or("unknown cause");
+        post_error(&format!("The separation stopped because of an internal error: {what}"));
     }));
 }
 
 /// One separation job, from the `separate` message to the `done` message.
 async fn separate(data: &JsValue) -> Result<(), String> {
+    let started_job = js::now_ms();
     let sample_rate = js::get_f64(data, "sampleRate").ok_or("The page sent no sample rate.")? as u32;
     let channels = js::get_channels(data, "channels");
     if channels.is_empty() {
         return Err("The audio has no channels.".into());
     }
+    // Since the page prepared the message (Separate), so the worker's start-up is included.
+    js::log_phase("worker: received the samples", js::get_f64(data, "sentAt").unwrap_or_else(js::now_ms));
     let model = load_model(data)?;
+    let model_name = match js::get_str(data, "modelName") {
+        Some(name) if js::get(data, "model").is_instance_of::<ArrayBuffer>() => format!("model “{name}”"),
+        _ => "built-in model".to_owned(),
+    };
     let choice = BackendChoice::parse(&js::get_str(data, "backend").unwrap_or_default());
     let (device, label, note) = pick_device(choice).await;
     let message = js::message(protocol::BACKEND);
@@ -85,7 +94,15 @@ async fn separate(data: &JsValue) -> Result<(), String> {
     let async_reads = label == protocol::WEBGPU_LABEL;
     let (network, _) = model.separator(&device).map_err(|e| format!("The model cannot be loaded: {e}"))?;
     let separator = Separator::new(network, device, SeparatorConfig::default()).map_err(|e| e.to_string())?;
+    // Test hook (the page's `?simulate=webgpu-loss`): headless browsers cannot lose a GPU on
+    // demand, so the end-to-end tests make the WebGPU run die the way a lost device kills it (a
+    // panic in the GPU backend, which ends the worker) with the model already on the GPU, to
+    // check that the page falls back to the CPU.
+    if async_reads && js::get(data, "simulateGpuLoss").as_bool() == Some(true) {
+        panic!("the WebGPU device was lost (simulated by the page's ?simulate=webgpu-loss test hook)");
+    }
     let started = js_sys::Date::now();
+    js::log_phase("worker: loaded the model", started_job);
     let stems = run_stream(&separator, sample_rate, &channels, async_reads).await.map_err(|e| match e {
         Failure::Separation(e) => format!("The separation failed: {e}"),
         Failure::Encoding(e) => format!("The stems could not be written as WAV: {e}"),
@@ -100,7 +117,10 @@ async fn separate(data: &JsValue) -> Result<(), String> {
         transfer.push(&wav.buffer());
     }
     js::set(&message, "seconds", &((js_sys::Date::now() - started) / 1000.0).into());
+    js::set(&message, "model", &model_name.into());
+    js::set(&message, "sentAt", &js::now_ms().into());
     post(&message, Some(&transfer));
+    js::log_phase("worker: separated and posted the stems", started);
     Ok(())
 }
 
@@ -195,13 +215,18 @@ async fn run_stream(
     let n_channels = input.len();
     let new_channels = || (0..n_channels).map(|_| Float32Array::new_with_length(frames)).collect::<Vec<_>>();
     let (vocals, accompaniment) = (new_channels(), new_channels());
-    let (mut vocals_file, mut accompaniment_file) = (Cursor::new(Vec::new()), Cursor::new(Vec::new()));
+    // Room for the whole file up front: growing by doubling would leave up to twice the file's
+    // size in the module's memory (which never shrinks) for a long song.
+    let wav_bytes = (frames as usize).saturating_mul(n_channels * 3).saturating_add(1024);
+    let (mut vocals_file, mut accompaniment_file) =
+        (Cursor::new(Vec::with_capacity(wav_bytes)), Cursor::new(Vec::with_capacity(wav_bytes)));
     {
         let mut vocals_wav = StemWriter::new(&mut vocals_file, "vocals.wav", sample_rate, n_channels, BitDepth::Int24)?;
         let mut accompaniment_wav =
             StemWriter::new(&mut accompaniment_file, "accompaniment.wav", sample_rate, n_channels, BitDepth::Int24)?;
         let started = js_sys::Date::now();
         let mut written = 0u32;
+        let mut windows = 0u32;
         let mut collect = |block: StemBlock| -> Result<(), Failure> {
             let len = block.vocals[0].len() as u32;
             for c in 0..n_channels {
@@ -211,6 +236,10 @@ async fn run_stream(
             vocals_wav.write_planar(&block.vocals.iter().map(Vec::as_slice).collect::<Vec<_>>())?;
             accompaniment_wav.write_planar(&block.accompaniment.iter().map(Vec::as_slice).collect::<Vec<_>>())?;
             written += len;
+            windows += 1;
+            if windows % 10 == 0 {
+                js::log_phase(&format!("worker: {windows} windows, {written} frames"), started);
+            }
             post_progress(written as f64 / frames.max(1) as f64, (js_sys::Date::now() - started) / 1000.0);
             Ok(())
         };
@@ -234,10 +263,15 @@ async fn run_stream(
         }
         vocals_wav.finalize()?;
         accompaniment_wav.finalize()?;
+        js::log_phase("worker: separated", started);
     }
+    let copy_started = js::now_ms();
     // Copy the WAV bytes out of wasm memory and free them before the next song.
     let to_js = |file: Cursor<Vec<u8>>| Uint8Array::from(file.into_inner().as_slice());
-    Ok(Output { vocals, accompaniment, vocals_wav: to_js(vocals_file), accompaniment_wav: to_js(accompaniment_file) })
+    let output =
+        Output { vocals, accompaniment, vocals_wav: to_js(vocals_file), accompaniment_wav: to_js(accompaniment_file) };
+    js::log_phase("worker: copied the WAV files out", copy_started);
+    Ok(output)
 }
 
 fn post_progress(fraction: f64, elapsed_seconds: f64) {

@@ -17,6 +17,8 @@ pub struct Request {
     pub backend: BackendChoice,
     /// A model file the user chose, with its name; `None` for the built-in model.
     pub model: Option<(ArrayBuffer, String)>,
+    /// Test hook: make a WebGPU run fail as if the device were lost (see the worker).
+    pub simulate_gpu_loss: bool,
 }
 
 pub struct Stems {
@@ -25,6 +27,8 @@ pub struct Stems {
     pub vocals_wav: Uint8Array,
     pub accompaniment_wav: Uint8Array,
     pub seconds: f64,
+    /// Which model separated them, in words ("built-in model", "model “x.safetensors”").
+    pub model: String,
 }
 
 pub enum Event {
@@ -68,6 +72,7 @@ impl Job {
         let reported = Rc::new(Cell::new(false));
 
         let mut pending = Some(separate_message(request));
+        let started = js::now_ms();
         let on_message = {
             let (worker, on_event, reported) = (worker.clone(), on_event.clone(), reported.clone());
             Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
@@ -75,6 +80,7 @@ impl Job {
                 let kind = js::get_str(&data, "kind").unwrap_or_default();
                 let event = match kind.as_str() {
                     protocol::READY => {
+                        js::log_phase("the worker started", started);
                         if let Some((message, transfer)) = pending.take()
                             && let Err(e) = worker.post_message_with_transfer(&message, &transfer)
                         {
@@ -94,13 +100,17 @@ impl Job {
                         fraction: js::get_f64(&data, "fraction").unwrap_or(0.0),
                         seconds_left: js::get_f64(&data, "secondsLeft"),
                     },
-                    protocol::DONE => Event::Done(Stems {
-                        vocals: js::get_channels(&data, "vocals"),
-                        accompaniment: js::get_channels(&data, "accompaniment"),
-                        vocals_wav: js::get(&data, "vocalsWav").unchecked_into(),
-                        accompaniment_wav: js::get(&data, "accompanimentWav").unchecked_into(),
-                        seconds: js::get_f64(&data, "seconds").unwrap_or(0.0),
-                    }),
+                    protocol::DONE => {
+                        js::log_phase("received the stems", js::get_f64(&data, "sentAt").unwrap_or_else(js::now_ms));
+                        Event::Done(Stems {
+                            vocals: js::get_channels(&data, "vocals"),
+                            accompaniment: js::get_channels(&data, "accompaniment"),
+                            vocals_wav: js::get(&data, "vocalsWav").unchecked_into(),
+                            accompaniment_wav: js::get(&data, "accompanimentWav").unchecked_into(),
+                            seconds: js::get_f64(&data, "seconds").unwrap_or(0.0),
+                            model: js::get_str(&data, "model").unwrap_or_default(),
+                        })
+                    }
                     protocol::ERROR => {
                         if reported.replace(true) {
                             return;
@@ -131,6 +141,8 @@ fn separate_message(request: Request) -> (JsValue, Array) {
     js::set(&message, "sampleRate", &request.sample_rate.into());
     js::set(&message, "channels", &js::channels_array(&request.channels, &transfer));
     js::set(&message, "backend", &request.backend.as_str().into());
+    js::set(&message, "sentAt", &js::now_ms().into());
+    js::set(&message, "simulateGpuLoss", &request.simulate_gpu_loss.into());
     match request.model {
         Some((bytes, name)) => {
             // Not transferred: the page keeps the model for the next song.

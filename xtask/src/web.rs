@@ -64,8 +64,13 @@ pub fn main(args: Vec<String>) -> Result<()> {
     }
 }
 
+/// The workspace: from `cargo run`'s (and so `cargo xtask`'s) environment when there is one,
+/// since a binary in a target folder shared by several checkouts may have been built in another
+/// one; else where this binary was built.
 fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_owned()
+    let manifest_dir =
+        std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
+    manifest_dir.parent().expect("xtask lives in the workspace").to_owned()
 }
 
 fn target_dir() -> PathBuf {

@@ -121,6 +121,15 @@ impl Session {
         self.call("POST", "/execute/async", Some(json!({ "script": script, "args": args })))
     }
 
+    /// The browser's console messages since the last call (chromedriver's log endpoint; needs
+    /// `goog:loggingPrefs` {browser: ALL} in the capabilities), as text lines.
+    pub fn browser_log(&self) -> Result<Vec<String>, String> {
+        let value = self.call("POST", "/se/log", Some(json!({ "type": "browser" })))?;
+        Ok(value.as_array().map_or_else(Vec::new, |entries| {
+            entries.iter().filter_map(|e| e["message"].as_str().map(str::to_owned)).collect()
+        }))
+    }
+
     /// A PNG of the page.
     pub fn screenshot(&self) -> Result<Vec<u8>, String> {
         let value = self.call("GET", "/screenshot", None)?;

@@ -10,16 +10,19 @@ use leptos::prelude::*;
 use std::time::Duration;
 
 pub fn start(state: State, choice: BackendChoice) {
+    let started = crate::js::now_ms();
     let Some(request) = state.decoded.with_value(|song| {
         song.as_ref().map(|song| Request {
             sample_rate: song.sample_rate,
             channels: song.planar_copy(),
             backend: choice,
             model: state.model.with_value(|m| m.clone()),
+            simulate_gpu_loss: simulate_gpu_loss(),
         })
     }) else {
         return;
     };
+    crate::js::log_phase("copied the samples for the worker", started);
     state.error.set(None);
     state.clear_results();
     state.backend.set(None);
@@ -31,6 +34,14 @@ pub fn start(state: State, choice: BackendChoice) {
             state.fail(message);
         }
     }
+}
+
+/// The `?simulate=webgpu-loss` test hook in the page's address (see the worker): the end-to-end
+/// tests use it to check the fall-back to the CPU, which a headless browser cannot trigger.
+fn simulate_gpu_loss() -> bool {
+    web_sys::window()
+        .and_then(|w| w.location().search().ok())
+        .is_some_and(|query| query.trim_start_matches('?').split('&').any(|p| p == "simulate=webgpu-loss"))
 }
 
 pub fn cancel(state: State) {
@@ -58,7 +69,10 @@ fn on_event(state: State, choice: BackendChoice, event: Event) {
         }
         Event::Done(stems) => {
             finish_job(state);
-            match show_results(state, stems) {
+            let started = crate::js::now_ms();
+            let shown = show_results(state, stems);
+            crate::js::log_phase("prepared the players and downloads", started);
+            match shown {
                 Ok(()) => state.phase.set(Phase::Done),
                 Err(message) => {
                     state.phase.set(Phase::Ready);
@@ -96,6 +110,7 @@ fn show_results(state: State, stems: Stems) -> Result<(), String> {
         vocals_url,
         accompaniment_url,
         seconds: stems.seconds,
+        model: stems.model,
         backend: state.backend.get_untracked().unwrap_or_default(),
     }));
     Ok(())

@@ -15,7 +15,29 @@ use js_sys::ArrayBuffer;
 use leptos::prelude::*;
 
 pub fn mount() {
+    install_panic_hook();
     leptos::mount::mount_to_body(App);
+}
+
+/// A panic aborts the page's wasm instance, after which nothing on the page responds; say so in
+/// words instead of leaving the page silently frozen (written to the DOM directly: the app can
+/// no longer run).
+fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        web_sys::console::error_1(&format!("svs page: {info}").into());
+        let Some(document) = web_sys::window().and_then(|w| w.document()) else { return };
+        let Ok(banner) = document.create_element("div") else { return };
+        banner.set_id("fatal-error");
+        banner.set_class_name("banner error");
+        banner.set_attribute("role", "alert").ok();
+        banner.set_text_content(Some(&format!(
+            "The page stopped because of an internal error ({}). Reload the page to start again.",
+            info.payload_as_str().unwrap_or("unknown cause")
+        )));
+        if let Some(body) = document.body() {
+            body.prepend_with_node_1(&banner).ok();
+        }
+    }));
 }
 
 /// What the user picked, as shown on the page.
@@ -47,6 +69,8 @@ pub struct Outcome {
     pub accompaniment_url: String,
     pub seconds: f64,
     pub backend: String,
+    /// "built-in model" or "model “name”".
+    pub model: String,
 }
 
 /// All of the page's state. Copy: every field is a handle into Leptos's arena, so components and

@@ -117,7 +117,9 @@ async fn load_song(state: State, file: File, canvas: NodeRef<html::Canvas>) {
                 channels: song.channels,
             }));
             if let Some(canvas) = canvas.get_untracked() {
+                let started = crate::js::now_ms();
                 waveform::draw(&canvas, &waveform::peaks(&song.buffer, 300));
+                crate::js::log_phase("drew the waveform", started);
             }
             state.decoded.set_value(Some(song));
             state.phase.set(Phase::Ready);
@@ -127,6 +129,14 @@ async fn load_song(state: State, file: File, canvas: NodeRef<html::Canvas>) {
             state.fail(message);
         }
     }
+}
+
+/// Whether `bytes` are a separator model this app can run: its header, configuration and every
+/// weight (built on the CPU backend and dropped).
+fn check_model(bytes: &ArrayBuffer, name: &str) -> Result<(), String> {
+    let model =
+        svs_core::ModelFile::from_bytes(js_sys::Uint8Array::new(bytes).to_vec(), name).map_err(|e| e.to_string())?;
+    model.separator(&burn::tensor::Device::flex()).map(drop).map_err(|e| e.to_string())
 }
 
 /// "Use another model file": optional, for models trained with `svs train`.
@@ -142,15 +152,19 @@ fn ModelChooser(state: State) -> impl IntoView {
                 Ok(bytes) => bytes.unchecked_into::<ArrayBuffer>(),
                 Err(e) => return state.fail(format!("“{name}” could not be read: {}", crate::js::error_text(&e))),
             };
-            // Check it here, so a wrong file is reported now rather than after a song is sent.
-            let copy = js_sys::Uint8Array::new(&bytes).to_vec();
-            match svs_core::ModelFile::from_bytes(copy, &name).and_then(|m| m.separator_config()) {
-                Ok(_) => {
+            // Check it here, header and weights, so a wrong or damaged file is reported now
+            // rather than after a song is sent (a model is a few MB: loading it is quick).
+            match check_model(&bytes, &name) {
+                Ok(()) => {
                     state.error.set(None);
+                    state.notice.set(Some(format!("The model “{name}” will be used for the next separation.")));
                     state.model.set_value(Some((bytes, name.clone())));
                     state.model_name.set(Some(name));
                 }
-                Err(e) => state.fail(format!("This model file cannot be used: {e}")),
+                Err(e) => state.fail(format!(
+                    "“{name}” cannot be used as a model ({e}). Choose a .safetensors file made with `svs train` \
+                     or `svs export`; the model in use has not changed."
+                )),
             }
         });
     };
@@ -159,7 +173,7 @@ fn ModelChooser(state: State) -> impl IntoView {
             <summary>
                 "Model: "
                 <span id="model-name">
-                    {move || state.model_name.get().unwrap_or_else(|| "built-in (small teacher)".into())}
+                    {move || state.model_name.get().unwrap_or_else(|| "built-in".into())}
                 </span>
             </summary>
             <p class="muted">

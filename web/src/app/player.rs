@@ -83,7 +83,7 @@ pub fn Results(state: State) -> impl IntoView {
                         state
                             .outcome
                             .get()
-                            .map(|o| format!("Separated in {:.1} s on {}", o.seconds, o.backend))
+                            .map(|o| format!("Separated in {:.1} s on {} with the {}", o.seconds, o.backend, o.model))
                             .unwrap_or_default()
                     }}
                 </span>
