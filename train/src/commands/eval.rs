@@ -8,14 +8,17 @@
 //!   the model, then evaluate (the paper's whole protocol), caching each track's result.
 
 use crate::data::{DatasetKind, Split, list_songs, load_song};
-use crate::eval::{BssEvalConfig, FramewiseMetrics, bss_eval_v4, nan_median};
+use crate::eval::{BssEvalConfig, FramewiseMetrics, Workspace, bss_eval_v4_with, nan_median};
 use crate::progress;
 use anyhow::{Context, Result, bail};
 use clap::Args;
+use multiversion::multiversion;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use svs_core::audio::read_audio;
+use std::sync::Mutex;
+use svs_core::audio::read_audio_bytes;
 use svs_core::dsp::resample;
 use svs_core::model_file::write_atomically;
 use svs_core::{AudioBuffer, BackendKind, MODEL_SAMPLE_RATE, Separator, SeparatorConfig};
@@ -73,6 +76,20 @@ struct Report<'a> {
 
 /// Evaluates one track's 16 kHz mono signals.
 pub fn evaluate_track(track: &str, references: [Vec<f32>; 2], estimates: [Vec<f32>; 2]) -> Result<TrackResult> {
+    let to64 = |x: &[f32]| x.iter().map(|&v| v as f64).collect::<Vec<f64>>();
+    let references = [to64(&references[0]), to64(&references[1])];
+    let estimates = [to64(&estimates[0]), to64(&estimates[1])];
+    evaluate_track_f64(track, &references, &estimates, &mut Workspace::default())
+}
+
+/// [`evaluate_track`] on samples already widened to `f64` (what the metrics work in), in the
+/// memory of `workspace`.
+fn evaluate_track_f64(
+    track: &str,
+    references: &[Vec<f64>],
+    estimates: &[Vec<f64>],
+    workspace: &mut Workspace,
+) -> Result<TrackResult> {
     let len = references[0].len();
     for (what, x) in [
         ("vocals estimate", &estimates[0]),
@@ -83,13 +100,8 @@ pub fn evaluate_track(track: &str, references: [Vec<f32>; 2], estimates: [Vec<f3
             bail!("{track}: {what} has {} samples at 16 kHz, the vocals reference {len}", x.len());
         }
     }
-    let to64 = |x: &[f32]| x.iter().map(|&v| v as f64).collect::<Vec<f64>>();
-    let metrics = bss_eval_v4(
-        &[to64(&references[0]), to64(&references[1])],
-        &[to64(&estimates[0]), to64(&estimates[1])],
-        &BssEvalConfig::one_second_at_16khz(),
-    )
-    .with_context(|| format!("{track}: evaluation"))?;
+    let metrics = bss_eval_v4_with(workspace, references, estimates, &BssEvalConfig::one_second_at_16khz())
+        .with_context(|| format!("{track}: evaluation"))?;
     Ok(TrackResult {
         track: track.to_owned(),
         sdr_vocals: nan_median(&metrics.sdr[0]),
@@ -98,25 +110,120 @@ pub fn evaluate_track(track: &str, references: [Vec<f32>; 2], estimates: [Vec<f3
     })
 }
 
-/// A stem file as 16 kHz mono, saying when it had to be converted.
-fn load_16k_mono(path: &Path) -> Result<Vec<f32>> {
-    let audio = read_audio(path)?;
-    if audio.n_channels() > 1 || audio.sample_rate != MODEL_SAMPLE_RATE {
-        tracing::info!(
-            "{}: {} ch at {} Hz -> mono 16 kHz (the protocol's format)",
-            path.display(),
-            audio.n_channels(),
-            audio.sample_rate
-        );
-    }
-    if audio.channels.iter().flatten().any(|x| !x.is_finite()) {
-        bail!("{}: contains NaN or infinite samples", path.display());
-    }
-    Ok(resample(&audio.to_mono(), audio.sample_rate, MODEL_SAMPLE_RATE)?)
+/// The memory one track's evaluation works in, handed from track to track: the file being
+/// read, the four stems, and the metrics' workspace (about 70 MB for 60 s).
+#[derive(Default)]
+struct TrackBuffers {
+    file: Vec<u8>,
+    /// References (vocals, accompaniment), then estimates.
+    stems: [Vec<f64>; 4],
+    workspace: Workspace,
 }
 
-fn stem_pair(dir: &Path) -> Result<[Vec<f32>; 2]> {
-    Ok([load_16k_mono(&dir.join("vocals.wav"))?, load_16k_mono(&dir.join("accompaniment.wav"))?])
+/// Loads one track's four stems and evaluates them.
+fn evaluate_folders_track(name: &str, refs: &Path, ests: &Path, buffers: &mut TrackBuffers) -> Result<TrackResult> {
+    let TrackBuffers { file, stems, workspace } = buffers;
+    let paths = [refs.join("vocals.wav"), refs.join("accompaniment.wav")]
+        .into_iter()
+        .chain([ests.join("vocals.wav"), ests.join("accompaniment.wav")]);
+    for (path, stem) in paths.zip(stems.iter_mut()) {
+        load_16k_mono(&path, file, stem)?;
+    }
+    let (references, estimates) = stems.split_at(2);
+    evaluate_track_f64(name, references, estimates, workspace)
+}
+
+/// Reads a stem file as 16 kHz mono `f64` samples into `out` (with `file` as the buffer for
+/// its bytes), saying when it had to be converted.
+///
+/// WAV files that already are 16 kHz mono 16/24-bit integer or 32-bit float (what `svs
+/// separate` writes) are read directly; anything else goes through the general decoder and
+/// resampler. Both give the same values: the decoder's `f32` samples are exact for these
+/// formats, and so are the `f64` ones read here.
+fn load_16k_mono(path: &Path, file: &mut Vec<u8>, out: &mut Vec<f64>) -> Result<()> {
+    file.clear();
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_to_end(file))
+        .with_context(|| format!("reading {}", path.display()))?;
+    out.clear();
+    if wav_16k_mono(file, out).is_none() {
+        let audio = read_audio_bytes(file.clone(), &path.to_string_lossy())?;
+        if audio.n_channels() > 1 || audio.sample_rate != MODEL_SAMPLE_RATE {
+            tracing::info!(
+                "{}: {} ch at {} Hz -> mono 16 kHz (the protocol's format)",
+                path.display(),
+                audio.n_channels(),
+                audio.sample_rate
+            );
+        }
+        if audio.channels.iter().flatten().any(|x| !x.is_finite()) {
+            bail!("{}: contains NaN or infinite samples", path.display());
+        }
+        let mono = resample(&audio.to_mono(), audio.sample_rate, MODEL_SAMPLE_RATE)?;
+        out.extend(mono.into_iter().map(f64::from));
+    }
+    if out.is_empty() {
+        bail!("{}: contains no audio samples", path.display());
+    }
+    Ok(())
+}
+
+/// Appends to `out` the samples of a 16 kHz mono WAV file of 16- or 24-bit integers or 32-bit
+/// floats, scaled as the general decoder scales them (integers divided by 2^15 or 2^23); `None`
+/// (with `out` untouched) for any other file, left to the general decoder. Non-finite samples
+/// are kept: the metrics reject them. hound reads the header; the samples are converted here in
+/// bulk because hound's sample-by-sample reader alone costs about as much as the metrics.
+fn wav_16k_mono(bytes: &[u8], out: &mut Vec<f64>) -> Option<()> {
+    let mut cursor = std::io::Cursor::new(bytes);
+    let (spec, declared) = {
+        let reader = hound::WavReader::new(&mut cursor).ok()?;
+        (reader.spec(), reader.len() as usize)
+    };
+    // `WavReader::new` stops at the start of the samples.
+    let start = cursor.position() as usize;
+    if spec.channels != 1 || spec.sample_rate != MODEL_SAMPLE_RATE {
+        return None;
+    }
+    let width = usize::from(spec.bits_per_sample / 8);
+    // hound does not say how wide the stored samples are (24 bits may sit in 4 bytes): the data
+    // chunk's size, just before the samples, must be `width` bytes per sample, else this is left
+    // to the general decoder (as are streamed files whose size was never filled in).
+    let size = u32::from_le_bytes(bytes.get(start.checked_sub(4)?..start)?.try_into().ok()?) as usize;
+    if size != declared * width || start + size > bytes.len() {
+        return None;
+    }
+    let data = &bytes[start..start + size];
+    match (spec.sample_format, spec.bits_per_sample) {
+        (hound::SampleFormat::Int, 16) => convert_i16(data, out),
+        (hound::SampleFormat::Int, 24) => convert_i24(data, out),
+        (hound::SampleFormat::Float, 32) => convert_f32(data, out),
+        _ => return None,
+    }
+    Some(())
+}
+
+/// Appends the samples of `data`, `N` bytes each, converted by `sample`.
+#[inline(always)]
+fn convert<const N: usize>(data: &[u8], out: &mut Vec<f64>, sample: impl Fn([u8; N]) -> f64) {
+    out.extend(data.as_chunks::<N>().0.iter().map(|&bytes| sample(bytes)));
+}
+
+/// 16-bit samples, divided by 2^15 as the general decoder does.
+#[multiversion(targets("x86_64+avx2"))]
+fn convert_i16(data: &[u8], out: &mut Vec<f64>) {
+    convert::<2>(data, out, |b| i16::from_le_bytes(b) as f64 / 32_768.0)
+}
+
+/// 24-bit samples, divided by 2^23 as the general decoder does.
+#[multiversion(targets("x86_64+avx2"))]
+fn convert_i24(data: &[u8], out: &mut Vec<f64>) {
+    convert::<3>(data, out, |[a, b, c]| (i32::from_le_bytes([0, a, b, c]) >> 8) as f64 / 8_388_608.0)
+}
+
+/// 32-bit float samples.
+#[multiversion(targets("x86_64+avx2"))]
+fn convert_f32(data: &[u8], out: &mut Vec<f64>) {
+    convert::<4>(data, out, |b| f32::from_le_bytes(b) as f64)
 }
 
 fn summarise(results: &[TrackResult], failed: Vec<String>) -> Summary {
@@ -169,13 +276,15 @@ fn eval_folders(refs: &Path, ests: &Path) -> Result<(Vec<TrackResult>, Vec<Strin
         .collect();
     tracks.sort();
     let bar = progress::bar(tracks.len() as u64, "evaluating", "tracks");
+    // One set of buffers per concurrent track, reused by the next: freed when all are done.
+    let pool = Mutex::new(Vec::<TrackBuffers>::new());
     let outcomes: Vec<(String, Result<TrackResult>)> = tracks
         .par_iter()
         .map(|dir| {
             let name = dir.file_name().unwrap_or_default().to_string_lossy().into_owned();
-            let result = stem_pair(dir)
-                .and_then(|r| stem_pair(&ests.join(&name)).map(|e| (r, e)))
-                .and_then(|(r, e)| evaluate_track(&name, r, e));
+            let mut buffers = pool.lock().unwrap_or_else(|e| e.into_inner()).pop().unwrap_or_default();
+            let result = evaluate_folders_track(&name, dir, &ests.join(&name), &mut buffers);
+            pool.lock().unwrap_or_else(|e| e.into_inner()).push(buffers);
             bar.inc(1);
             (name, result)
         })
@@ -241,4 +350,32 @@ fn eval_dataset(kind: DatasetKind, args: &EvalArgs) -> Result<(Vec<TrackResult>,
     }
     bar.finish_and_clear();
     Ok(split_outcomes(outcomes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use svs_core::audio::{BitDepth, wav_bytes};
+
+    #[test]
+    fn direct_wav_reading_matches_the_general_decoder() {
+        let samples: Vec<f32> = (0..5000).map(|i| ((i as f32 * 0.013).sin() * 0.9).clamp(-1.0, 1.0)).collect();
+        for depth in [BitDepth::Int16, BitDepth::Int24, BitDepth::Float32] {
+            let bytes = wav_bytes(&AudioBuffer::new(MODEL_SAMPLE_RATE, vec![samples.clone()]), depth).unwrap();
+            let mut direct = Vec::new();
+            assert!(wav_16k_mono(&bytes, &mut direct).is_some(), "{depth:?}");
+            let decoded = read_audio_bytes(bytes, "x.wav").unwrap();
+            let general: Vec<f64> = decoded.channels[0].iter().map(|&x| x as f64).collect();
+            assert_eq!(direct, general, "{depth:?}");
+        }
+        // Other rates and channel counts are left to the general decoder.
+        for buffer in [
+            AudioBuffer::new(44_100, vec![samples.clone()]),
+            AudioBuffer::new(MODEL_SAMPLE_RATE, vec![samples.clone(), samples.clone()]),
+        ] {
+            let bytes = wav_bytes(&buffer, BitDepth::Int24).unwrap();
+            assert!(wav_16k_mono(&bytes, &mut Vec::new()).is_none());
+        }
+        assert!(wav_16k_mono(b"not a wav file at all", &mut Vec::new()).is_none());
+    }
 }

@@ -12,6 +12,7 @@ use realfft::num_complex::Complex;
 
 use super::error::EvalError;
 use super::fft::{Fft, fast_len};
+use multiversion::multiversion;
 
 /// Transform length used for the blocks of long signals: large enough that the boundary terms
 /// are a small share of the work, small enough to stay in cache.
@@ -30,43 +31,75 @@ pub(crate) fn cross_correlations(
     max_lag: usize,
 ) -> Result<Vec<Vec<f64>>, EvalError> {
     let n = signals.first().map_or(0, |s| s.len());
-    let edge = max_lag.saturating_sub(1); // samples a lag can reach past a block boundary
+    let edge = max_lag.saturating_sub(1);
     let mut planner = RealFftPlanner::<f64>::new();
-
-    // Blocks of `block` samples in transforms of `fft.len() >= block + edge`: then lags up to
-    // `edge` either way never wrap around within a block.
-    let long_len = fast_len(BLOCK_FFT_LEN.max(4 * max_lag));
-    let mut fft = if n + edge <= long_len {
-        Fft::new(&mut planner, fast_len(n + edge))
-    } else {
-        Fft::new(&mut planner, long_len)
-    };
+    let mut fft = Fft::new(&mut planner, block_fft_len(n, max_lag));
     let block = fft.len() - edge;
+    cross_correlations_in_blocks(signals, pairs, max_lag, &mut planner, &mut fft, block, None)
+}
+
+/// Transform length for [`cross_correlations`] on signals of `n` samples: the whole signal in
+/// one transform when that is short, else blocks of about `BLOCK_FFT_LEN`.
+pub(crate) fn block_fft_len(n: usize, max_lag: usize) -> usize {
+    let edge = max_lag.saturating_sub(1); // samples a lag can reach past a block boundary
+    let long_len = fast_len(BLOCK_FFT_LEN.max(4 * max_lag));
+    if n + edge <= long_len { fast_len(n + edge) } else { long_len }
+}
+
+/// [`cross_correlations`] with the signals cut into blocks of `block` samples, each
+/// transformed by `fft` (whose length must be at least `block + max_lag - 1`, so that lags up to
+/// `max_lag - 1` either way never wrap around within a block).
+///
+/// With `keep`, the spectra of every block are left there for the caller: the spectrum of
+/// signal `i` in block `b` is `keep[(b * signals.len() + i) * fft.bins()..][..fft.bins()]`.
+pub(crate) fn cross_correlations_in_blocks(
+    signals: &[&[f64]],
+    pairs: &[(usize, usize)],
+    max_lag: usize,
+    planner: &mut RealFftPlanner<f64>,
+    fft: &mut Fft,
+    block: usize,
+    keep: Option<&mut Vec<Complex<f64>>>,
+) -> Result<Vec<Vec<f64>>, EvalError> {
+    let n = signals.first().map_or(0, |s| s.len());
+    let edge = max_lag.saturating_sub(1); // samples a lag can reach past a block boundary
+    assert!(block > 0 && fft.len() >= block + edge, "blocks must not wrap around");
     let n_blocks = n.div_ceil(block);
 
     let bins = fft.bins();
-    let mut spectra = vec![vec![Complex::new(0.0, 0.0); bins]; signals.len()];
-    let mut main_acc = vec![vec![Complex::new(0.0, 0.0); bins]; pairs.len()];
+    let zero = Complex::new(0.0, 0.0);
+    let keeping = keep.is_some();
+    let mut own_spectra = Vec::new();
+    let spectra: &mut Vec<Complex<f64>> = match keep {
+        Some(spectra) => spectra,
+        None => &mut own_spectra,
+    };
+    let per_block = signals.len() * bins;
+    let size = if keeping { n_blocks * per_block } else { per_block };
+    // Every value is overwritten below: of a reused buffer only a missing tail is zeroed.
+    spectra.truncate(size);
+    spectra.resize(size, zero);
+    let mut main_acc = vec![vec![zero; bins]; pairs.len()];
 
     // Boundary terms: for each boundary, the `edge` samples before it ("tail") and after it
     // ("head"). Lags up to `edge` pair them at relative lags within +-edge, so a transform of
     // `2 * edge` points holds them without wrap-around.
-    let mut edge_fft = Fft::new(&mut planner, fast_len(2 * edge.max(1)));
+    let mut edge_fft = Fft::new(planner, fast_len(2 * edge.max(1)));
     let edge_bins = edge_fft.bins();
-    let mut heads = vec![vec![Complex::new(0.0, 0.0); edge_bins]; signals.len()];
-    let mut tails = vec![vec![Complex::new(0.0, 0.0); edge_bins]; signals.len()];
+    let mut heads = vec![vec![zero; edge_bins]; signals.len()];
+    let mut tails = vec![vec![zero; edge_bins]; signals.len()];
     // tail(x) before head(y): lags k > 0; head(x) after tail(y): lags k < 0.
-    let mut forward_acc = vec![vec![Complex::new(0.0, 0.0); edge_bins]; pairs.len()];
-    let mut backward_acc = vec![vec![Complex::new(0.0, 0.0); edge_bins]; pairs.len()];
+    let mut forward_acc = vec![vec![zero; edge_bins]; pairs.len()];
+    let mut backward_acc = vec![vec![zero; edge_bins]; pairs.len()];
 
     for b in 0..n_blocks {
         let start = b * block;
-        for (signal, spectrum) in signals.iter().zip(spectra.iter_mut()) {
+        let offset = if keeping { b * per_block } else { 0 };
+        let block_spectra = &mut spectra[offset..offset + per_block];
+        for (signal, spectrum) in signals.iter().zip(block_spectra.chunks_exact_mut(bins)) {
             fft.spectrum(clipped(signal, start, block), spectrum)?;
         }
-        for (&(x, y), acc) in pairs.iter().zip(main_acc.iter_mut()) {
-            multiply_accumulate_conj(acc, &spectra[x], &spectra[y]);
-        }
+        accumulate_pairs(&mut main_acc, block_spectra, bins, pairs);
 
         let boundary = start + block;
         if edge == 0 || b + 1 == n_blocks {
@@ -114,7 +147,22 @@ fn clipped(signal: &[f64], start: usize, len: usize) -> &[f64] {
     &signal[start.min(end)..end]
 }
 
+/// `acc[p] += conj(X) * Y` for every pair `p = (x, y)`, where signal `i`'s spectrum is
+/// `spectra[i * bins..][..bins]`: a stretch of bins at a time, so that the spectra are read from
+/// the L1 cache whatever the number of pairs.
+fn accumulate_pairs(acc: &mut [Vec<Complex<f64>>], spectra: &[Complex<f64>], bins: usize, pairs: &[(usize, usize)]) {
+    const CHUNK: usize = 128;
+    for start in (0..bins).step_by(CHUNK) {
+        let end = (start + CHUNK).min(bins);
+        let spectrum = |i: usize| &spectra[i * bins + start..i * bins + end];
+        for (acc, &(x, y)) in acc.iter_mut().zip(pairs) {
+            multiply_accumulate_conj(&mut acc[start..end], spectrum(x), spectrum(y));
+        }
+    }
+}
+
 /// `acc += conj(x) * y`, the spectrum of the correlation `sum_n x[n] y[n + k]`.
+#[multiversion(targets("x86_64+avx2"))]
 fn multiply_accumulate_conj(acc: &mut [Complex<f64>], x: &[Complex<f64>], y: &[Complex<f64>]) {
     for ((a, x), y) in acc.iter_mut().zip(x).zip(y) {
         *a += x.conj() * y;

@@ -20,9 +20,19 @@ use realfft::num_complex::Complex;
 
 use super::error::EvalError;
 use super::fft::{Fft, fast_len};
-use super::kernels::{dot, squared_distance};
+use super::kernels::energy_and_squared_distance;
 use super::projection::Filters;
 use super::signals::SourceSet;
+use multiversion::multiversion;
+
+/// Bins of the projections formed at a time.
+const PROJECTION_CHUNK: usize = 256;
+
+/// Length of the transforms that score frames of `frame_len` samples with filters of
+/// `filter_len` taps: long enough for the projections' tails, so no circular wrap-around.
+pub(crate) fn transform_len(frame_len: usize, filter_len: usize) -> usize {
+    fast_len(frame_len + filter_len - 1)
+}
 
 /// Spectra of the filters at one frame length, and buffers for scoring frames of that length.
 pub(crate) struct FrameScorer {
@@ -37,9 +47,9 @@ pub(crate) struct FrameScorer {
     /// `to_own[(j * channels + rc) * channels + c]`: filter from channel `rc` of reference `j`
     /// to channel `c` of estimate `j`.
     to_own: Vec<Vec<Complex<f64>>>,
-    ref_spectra: Vec<Vec<Complex<f64>>>,
-    est_spectra: Vec<Vec<Complex<f64>>>,
-    /// Scratch for the spectra of P_j and P_all.
+    /// Spectra of one frame's signals: the references', then the estimates', `bins` each.
+    frame_spectra: Vec<Complex<f64>>,
+    /// Scratch for the spectra of P_j and P_all, `PROJECTION_CHUNK` bins at a time.
     own: Vec<Complex<f64>>,
     all: Vec<Complex<f64>>,
 }
@@ -54,8 +64,7 @@ impl FrameScorer {
     ) -> Result<Self, EvalError> {
         let n_sources = to_own.len();
         let n_refs = n_sources * channels;
-        // Long enough for the projections' tails: no circular wrap-around.
-        let mut fft = Fft::new(planner, fast_len(frame_len + to_all.len() - 1));
+        let mut fft = Fft::new(planner, transform_len(frame_len, to_all.len()));
         let bins = fft.bins();
         let mut spectrum = |taps: Vec<f64>| -> Result<Vec<Complex<f64>>, EvalError> {
             let mut out = vec![Complex::new(0.0, 0.0); bins];
@@ -78,7 +87,7 @@ impl FrameScorer {
                 }
             }
         }
-        let zeros = vec![Complex::new(0.0, 0.0); bins];
+        let zeros = vec![Complex::new(0.0, 0.0); PROJECTION_CHUNK];
         Ok(Self {
             frame_len,
             weights: fft.parseval_weights(),
@@ -87,8 +96,7 @@ impl FrameScorer {
             channels,
             to_all: all,
             to_own: own,
-            ref_spectra: vec![zeros.clone(); n_refs],
-            est_spectra: vec![zeros.clone(); n_refs],
+            frame_spectra: Vec::new(),
             own: zeros.clone(),
             all: zeros,
         })
@@ -106,12 +114,31 @@ impl FrameScorer {
         ests: &SourceSet,
         range: Range<usize>,
     ) -> Result<Vec<[f64; 4]>, EvalError> {
-        for (signal, spectrum) in refs.signals.iter().zip(self.ref_spectra.iter_mut()) {
+        let bins = self.fft.bins();
+        let mut spectra = std::mem::take(&mut self.frame_spectra);
+        spectra.resize((refs.signals.len() + ests.signals.len()) * bins, Complex::new(0.0, 0.0));
+        let signals = refs.signals.iter().chain(&ests.signals);
+        for (signal, spectrum) in signals.zip(spectra.chunks_exact_mut(bins)) {
             self.fft.spectrum(&signal[range.clone()], spectrum)?;
         }
-        for (signal, spectrum) in ests.signals.iter().zip(self.est_spectra.iter_mut()) {
-            self.fft.spectrum(&signal[range.clone()], spectrum)?;
-        }
+        let scores = self.score_spectra(refs, ests, range, &spectra);
+        self.frame_spectra = spectra;
+        Ok(scores)
+    }
+
+    /// [`score`](Self::score) with the frame's spectra already taken (by a transform of this
+    /// scorer's length): `spectra` holds the references' signals, then the estimates', each
+    /// `fft.bins()` long, as `correlation::cross_correlations_in_blocks` keeps them.
+    pub(crate) fn score_spectra(
+        &mut self,
+        refs: &SourceSet,
+        ests: &SourceSet,
+        range: Range<usize>,
+        spectra: &[Complex<f64>],
+    ) -> Vec<[f64; 4]> {
+        let bins = self.fft.bins();
+        let n_refs = refs.signals.len();
+        let spectrum = |i: usize| &spectra[i * bins..(i + 1) * bins];
         let mut out = Vec::with_capacity(self.n_sources);
         for j in 0..self.n_sources {
             // Exact time-domain sums, like museval's over the padded arrays.
@@ -119,14 +146,27 @@ impl FrameScorer {
             for c in 0..self.channels {
                 let s = &refs.channel(j, c)[range.clone()];
                 let e = &ests.channel(j, c)[range.clone()];
-                true_energy += dot(s, s);
-                error_energy += squared_distance(s, e);
+                let (energy, error) = energy_and_squared_distance(s, e);
+                true_energy += energy;
+                error_energy += error;
             }
             let mut energies = ProjectionEnergies::default();
             for c in 0..self.channels {
-                self.project(j, c);
                 let k = j * self.channels + c;
-                energies.add(&self.weights, &self.ref_spectra[k], &self.est_spectra[k], &self.own, &self.all);
+                // A stretch of bins at a time, so that the projections stay in the L1 cache.
+                for start in (0..bins).step_by(PROJECTION_CHUNK) {
+                    let chunk = start..(start + PROJECTION_CHUNK).min(bins);
+                    self.project(j, c, &spectrum, chunk.clone());
+                    let n = chunk.len();
+                    add_energies(
+                        &mut energies,
+                        &self.weights[chunk.clone()],
+                        &spectrum(k)[chunk.clone()],
+                        &spectrum(n_refs + k)[chunk],
+                        &self.own[..n],
+                        &self.all[..n],
+                    );
+                }
             }
             out.push([
                 safe_db(true_energy, error_energy),
@@ -135,22 +175,31 @@ impl FrameScorer {
                 safe_db(energies.all, energies.artifacts),
             ]);
         }
-        Ok(out)
+        out
     }
 
-    /// Spectra of `P_j` and `P_all` for channel `c` of estimate `j` into `own` and `all`
-    /// (museval's `_project`).
-    fn project(&mut self, j: usize, c: usize) {
+    /// Spectra of `P_j` and `P_all` for channel `c` of estimate `j` at the bins `chunk` into
+    /// the start of `own` and `all` (museval's `_project`), from the references' spectra
+    /// `reference(r)`.
+    fn project<'s>(
+        &mut self,
+        j: usize,
+        c: usize,
+        reference: &impl Fn(usize) -> &'s [Complex<f64>],
+        chunk: Range<usize>,
+    ) {
         let (channels, n_refs) = (self.channels, self.n_sources * self.channels);
-        self.own.fill(Complex::new(0.0, 0.0));
+        let own = &mut self.own[..chunk.len()];
+        own.fill(Complex::new(0.0, 0.0));
         for rc in 0..channels {
             let filter = &self.to_own[(j * channels + rc) * channels + c];
-            multiply_accumulate(&mut self.own, &self.ref_spectra[j * channels + rc], filter);
+            multiply_accumulate(own, &reference(j * channels + rc)[chunk.clone()], &filter[chunk.clone()]);
         }
-        self.all.fill(Complex::new(0.0, 0.0));
+        let all = &mut self.all[..chunk.len()];
+        all.fill(Complex::new(0.0, 0.0));
         for r in 0..n_refs {
             let filter = &self.to_all[(j * n_refs + r) * channels + c];
-            multiply_accumulate(&mut self.all, &self.ref_spectra[r], filter);
+            multiply_accumulate(all, &reference(r)[chunk.clone()], &filter[chunk.clone()]);
         }
     }
 }
@@ -170,28 +219,47 @@ struct ProjectionEnergies {
     artifacts: f64,
 }
 
-impl ProjectionEnergies {
-    /// Adds one channel's energies from the spectra, with the Parseval `weights`.
-    fn add(
-        &mut self,
-        weights: &[f64],
-        reference: &[Complex<f64>],
-        estimate: &[Complex<f64>],
-        own: &[Complex<f64>],
-        all: &[Complex<f64>],
-    ) {
-        let bins = weights.iter().zip(reference).zip(estimate).zip(own).zip(all);
-        for ((((&w, &s), &e), &p_own), &p_all) in bins {
-            self.spatial += w * (p_own - s).norm_sqr();
-            self.own += w * p_own.norm_sqr();
-            self.interference += w * (p_all - p_own).norm_sqr();
-            self.all += w * p_all.norm_sqr();
-            self.artifacts += w * (e - p_all).norm_sqr();
-        }
+/// Adds one channel's energies from the spectra, with the Parseval `weights`.
+#[multiversion(targets("x86_64+avx2"))]
+fn add_energies(
+    energies: &mut ProjectionEnergies,
+    weights: &[f64],
+    reference: &[Complex<f64>],
+    estimate: &[Complex<f64>],
+    own: &[Complex<f64>],
+    all: &[Complex<f64>],
+) {
+    // Two sets of running sums in locals (even and odd bins), so that the additions overlap
+    // instead of each waiting for the one before.
+    let n = weights.len();
+    let (reference, estimate, own, all) = (&reference[..n], &estimate[..n], &own[..n], &all[..n]);
+    #[inline(always)]
+    fn add(sum: &mut [f64; 5], w: f64, s: Complex<f64>, e: Complex<f64>, p_own: Complex<f64>, p_all: Complex<f64>) {
+        sum[0] += w * (p_own - s).norm_sqr();
+        sum[1] += w * p_own.norm_sqr();
+        sum[2] += w * (p_all - p_own).norm_sqr();
+        sum[3] += w * p_all.norm_sqr();
+        sum[4] += w * (e - p_all).norm_sqr();
     }
+    let (mut even, mut odd) = ([0.0f64; 5], [0.0f64; 5]);
+    for k in (0..n / 2).map(|i| 2 * i) {
+        add(&mut even, weights[k], reference[k], estimate[k], own[k], all[k]);
+        add(&mut odd, weights[k + 1], reference[k + 1], estimate[k + 1], own[k + 1], all[k + 1]);
+    }
+    if n % 2 == 1 {
+        let k = n - 1;
+        add(&mut even, weights[k], reference[k], estimate[k], own[k], all[k]);
+    }
+    let sums = [even, odd];
+    energies.spatial += sums[0][0] + sums[1][0];
+    energies.own += sums[0][1] + sums[1][1];
+    energies.interference += sums[0][2] + sums[1][2];
+    energies.all += sums[0][3] + sums[1][3];
+    energies.artifacts += sums[0][4] + sums[1][4];
 }
 
 /// `acc += x * y`, bin by bin.
+#[multiversion(targets("x86_64+avx2"))]
 fn multiply_accumulate(acc: &mut [Complex<f64>], x: &[Complex<f64>], y: &[Complex<f64>]) {
     for ((a, x), y) in acc.iter_mut().zip(x).zip(y) {
         *a += x * y;

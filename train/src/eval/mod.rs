@@ -9,9 +9,11 @@
 //! block-Toeplitz normal equations are solved with a Levinson recursion, checked and refined
 //! against the exact matrix, with museval's dense LU as the fall-back (`toeplitz`), and each
 //! frame's energies are read off spectra by Parseval instead of from time-domain projections
-//! (`decomposition`).
+//! (`decomposition`). With museval's default framing (`hop == window`) the correlation blocks
+//! are the frames, so one transform per frame and signal serves both (`bss_eval`).
 //!
-//! Single-threaded; to score many tracks, score them in parallel.
+//! Single-threaded; to score many tracks, score them in parallel, each thread reusing a
+//! [`Workspace`].
 
 mod bss_eval;
 mod correlation;
@@ -27,6 +29,8 @@ mod toeplitz;
 #[cfg(test)]
 mod tests;
 
-pub use bss_eval::{BssEvalConfig, FramewiseMetrics, bss_eval_v4, bss_eval_v4_multichannel};
+pub use bss_eval::{
+    BssEvalConfig, FramewiseMetrics, Workspace, bss_eval_v4, bss_eval_v4_multichannel, bss_eval_v4_with,
+};
 pub use error::{EvalError, SignalKind};
 pub use median::{nan_median, track_score};

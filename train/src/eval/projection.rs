@@ -1,6 +1,5 @@
 //! The least-squares distortion filters, fitted once over the whole track.
 
-use super::correlation::cross_correlations;
 use super::error::EvalError;
 use super::signals::SourceSet;
 use super::toeplitz::BlockToeplitz;
@@ -29,12 +28,17 @@ impl Filters {
 /// columns = all estimate channels), `to_own[j]` projects estimate `j` on reference `j` alone
 /// (museval's `Cj`, columns = estimate `j`'s channels). Mirrors `compute_GsfC` and
 /// `compute_Cj` inside museval's `bss_eval` with `framewise_filters=False`.
+///
+/// `correlate(signals, pairs, max_lag)` computes the whole-track cross-correlations as
+/// [`cross_correlations`](super::correlation::cross_correlations) does; `signals` are the
+/// reference signals followed by the estimate channels.
 pub(crate) fn whole_track_filters(
     refs: &SourceSet,
     ests: &SourceSet,
     filter_len: usize,
+    correlate: impl FnOnce(&[&[f64]], &[(usize, usize)], usize) -> Result<Vec<Vec<f64>>, EvalError>,
 ) -> Result<(Filters, Vec<Filters>), EvalError> {
-    let correlations = CorrelationTable::compute(refs, ests, filter_len)?;
+    let correlations = CorrelationTable::compute(refs, ests, filter_len, correlate)?;
     let all_refs: Vec<usize> = (0..refs.signals.len()).collect();
     let all_cols: Vec<usize> = (0..ests.signals.len()).collect();
     let to_all = projection_filters(&correlations, &all_refs, &all_cols, filter_len);
@@ -96,7 +100,12 @@ struct CorrelationTable {
 }
 
 impl CorrelationTable {
-    fn compute(refs: &SourceSet, ests: &SourceSet, max_lag: usize) -> Result<Self, EvalError> {
+    fn compute(
+        refs: &SourceSet,
+        ests: &SourceSet,
+        max_lag: usize,
+        correlate: impl FnOnce(&[&[f64]], &[(usize, usize)], usize) -> Result<Vec<Vec<f64>>, EvalError>,
+    ) -> Result<Self, EvalError> {
         let n_refs = refs.signals.len();
         let mut signals = refs.signals.clone();
         signals.extend_from_slice(&ests.signals);
@@ -111,7 +120,7 @@ impl CorrelationTable {
                 pairs.push((p, n_refs + e));
             }
         }
-        let values = cross_correlations(&signals, &pairs, max_lag)?;
+        let values = correlate(&signals, &pairs, max_lag)?;
         Ok(Self { n_refs, max_lag, values })
     }
 
