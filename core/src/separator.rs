@@ -64,6 +64,10 @@ pub struct Stems {
 #[derive(Debug)]
 pub struct Separator {
     model: PoCoNet,
+    /// The same model compiled for the CPU (batch norm folded, no autodiff-ready tensor graph),
+    /// used whenever the device is burn's `flex` backend.
+    #[cfg(feature = "flex")]
+    cpu: Option<crate::model::CpuPoCoNet>,
     device: Device,
     config: SeparatorConfig,
     model_stft: Stft,
@@ -80,7 +84,25 @@ impl Separator {
         if !(0.0..=0.5).contains(&config.overlap) {
             return Err(SeparationError::Config(format!("overlap {} is outside 0..0.5", config.overlap)));
         }
-        Ok(Self { model, device, config, model_stft: Stft::new(N_FFT, HOP) })
+        #[cfg(feature = "flex")]
+        let cpu = (device == Device::flex()).then(|| crate::model::CpuPoCoNet::new(&model));
+        Ok(Self {
+            model,
+            #[cfg(feature = "flex")]
+            cpu,
+            device,
+            config,
+            model_stft: Stft::new(N_FFT, HOP),
+        })
+    }
+
+    /// Runs the model as its burn tensor graph ([`PoCoNet::masks`]) even on the CPU, instead of
+    /// the compiled CPU model (for comparisons: `svs bench separate --tensor-graph`).
+    pub fn with_tensor_graph(self) -> Self {
+        #[cfg(feature = "flex")]
+        return Self { cpu: None, ..self };
+        #[cfg(not(feature = "flex"))]
+        self
     }
 
     pub fn config(&self) -> &SeparatorConfig {
@@ -147,6 +169,10 @@ impl Separator {
 
     /// The complex vocal mask of a mono 16 kHz signal, frame-major `[frames][513]`.
     pub fn vocal_mask(&self, mono16: &[f32]) -> Result<Spectrogram, SeparationError> {
+        #[cfg(feature = "flex")]
+        if let Some(cpu) = &self.cpu {
+            return Ok(self.cpu_vocal_mask(cpu, mono16));
+        }
         let (masks, n_frames) = self.vocal_mask_tensor(mono16);
         // A GPU can fail here (out of memory, a buffer over the adapter's size limit): report it
         // as an error (try smaller --chunk-seconds), never a panic.
@@ -156,13 +182,17 @@ impl Separator {
     /// [`Self::vocal_mask`] for devices that cannot block on a read: WebGPU in a browser only
     /// hands tensor data back asynchronously. Same result as the blocking version.
     pub async fn vocal_mask_async(&self, mono16: &[f32]) -> Result<Spectrogram, SeparationError> {
+        #[cfg(feature = "flex")]
+        if let Some(cpu) = &self.cpu {
+            return Ok(self.cpu_vocal_mask(cpu, mono16));
+        }
         let (masks, n_frames) = self.vocal_mask_tensor(mono16);
         mask_spectrogram(masks.into_data_async().await.map_err(device_error)?, n_frames)
     }
 
-    /// The model's vocal mask `[1, 1, frames, bins, 2]` (still on the device) and the number of
-    /// frames that belong to `mono16`.
-    fn vocal_mask_tensor(&self, mono16: &[f32]) -> (Tensor<5>, usize) {
+    /// The model's input for `mono16`: its STFT, `[frames][513][2]` flattened, the number of
+    /// frames, and how many of them belong to `mono16`.
+    fn model_input(&self, mono16: &[f32]) -> (Vec<f32>, usize, usize) {
         // The model needs a few frames; very short windows are zero-extended.
         let min_len = N_FFT;
         let padded;
@@ -174,10 +204,27 @@ impl Separator {
         };
         let spec = self.model_stft.forward(signal);
         let flat: Vec<f32> = spec.bins.iter().flat_map(|c| [c.re, c.im]).collect();
-        let input = Tensor::<1>::from_floats(flat.as_slice(), &self.device).reshape([1, spec.n_frames, spec.n_bins, 2]);
-        let masks = self.model.masks(input);
         let n_frames = self.model_stft.n_frames(mono16.len()).min(spec.n_frames);
+        (flat, spec.n_frames, n_frames)
+    }
+
+    /// The model's vocal mask `[1, 1, frames, bins, 2]` (still on the device) and the number of
+    /// frames that belong to `mono16`.
+    fn vocal_mask_tensor(&self, mono16: &[f32]) -> (Tensor<5>, usize) {
+        let (flat, frames, n_frames) = self.model_input(mono16);
+        let input = Tensor::<1>::from_floats(flat.as_slice(), &self.device).reshape([1, frames, N_FFT / 2 + 1, 2]);
+        let masks = self.model.masks(input);
         (masks.narrow(1, 0, 1), n_frames)
+    }
+
+    /// [`Self::vocal_mask`] on the CPU model.
+    #[cfg(feature = "flex")]
+    fn cpu_vocal_mask(&self, cpu: &crate::model::CpuPoCoNet, mono16: &[f32]) -> Spectrogram {
+        let (flat, frames, n_frames) = self.model_input(mono16);
+        let mask = cpu.vocal_mask(&flat, frames);
+        let n_bins = N_FFT / 2 + 1;
+        let bins = mask.chunks_exact(2).take(n_frames * n_bins).map(|p| Complex32::new(p[0], p[1])).collect();
+        Spectrogram { n_frames, n_bins, bins }
     }
 }
 
@@ -496,6 +543,21 @@ mod tests {
             }
         }
         assert_eq!(vocals, blocking.vocals.channels);
+    }
+
+    #[test]
+    fn the_cpu_model_gives_the_tensor_models_mask() {
+        // On the CPU the separator runs the folded CpuPoCoNet; it must agree with the tensor
+        // graph (PoCoNet::masks) that other devices run.
+        let sep = tiny_separator(SeparatorConfig::default());
+        assert!(sep.cpu.is_some());
+        let mono = &song(16000, 2.3, 1).channels[0];
+        let fast = sep.vocal_mask(mono).unwrap();
+        let (masks, n_frames) = sep.vocal_mask_tensor(mono);
+        let reference = mask_spectrogram(masks.into_data(), n_frames).unwrap();
+        assert_eq!((fast.n_frames, fast.n_bins), (reference.n_frames, reference.n_bins));
+        let diff = fast.bins.iter().zip(&reference.bins).map(|(a, b)| (a - b).norm()).fold(0.0f32, f32::max);
+        assert!(diff < 1e-4, "{diff}");
     }
 
     #[test]

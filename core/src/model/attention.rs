@@ -22,12 +22,12 @@ pub struct CausalFrameAttentionConfig {
 
 #[derive(Module, Debug)]
 pub struct CausalFrameAttention {
-    reduce: Conv2d,
-    query: Linear,
-    key: Linear,
-    mix: Conv2d,
-    attention_channels: usize,
-    key_dim: usize,
+    pub(crate) reduce: Conv2d,
+    pub(crate) query: Linear,
+    pub(crate) key: Linear,
+    pub(crate) mix: Conv2d,
+    pub(crate) attention_channels: usize,
+    pub(crate) key_dim: usize,
 }
 
 impl CausalFrameAttentionConfig {

@@ -18,8 +18,8 @@ pub struct DenseBlockConfig {
 
 #[derive(Module, Debug)]
 pub struct DenseBlock {
-    convs: Vec<Conv2d>,
-    norms: Vec<BatchNorm>,
+    pub(crate) convs: Vec<Conv2d>,
+    pub(crate) norms: Vec<BatchNorm>,
 }
 
 impl DenseBlockConfig {

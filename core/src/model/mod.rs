@@ -3,6 +3,8 @@
 
 pub mod attention;
 pub mod complex;
+#[cfg(feature = "flex")]
+pub mod cpu;
 pub mod dense_block;
 pub mod loss;
 pub mod poconet;
@@ -11,6 +13,8 @@ pub mod resampling;
 pub mod vad;
 
 pub use attention::{CausalFrameAttention, CausalFrameAttentionConfig};
+#[cfg(feature = "flex")]
+pub use cpu::CpuPoCoNet;
 pub use dense_block::{DenseBlock, DenseBlockConfig};
 pub use loss::{SeparationLoss, SeparationLossConfig};
 pub use poconet::{PoCoNet, PoCoNetConfig, Preset};

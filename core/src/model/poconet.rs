@@ -169,15 +169,15 @@ impl PoCoNetConfig {
 
 #[derive(Module, Debug)]
 pub struct PoCoNet {
-    encoder: Vec<DenseBlock>,
-    encoder_attention: Vec<CausalFrameAttention>,
-    bottleneck: DenseBlock,
-    bottleneck_attention: CausalFrameAttention,
-    decoder: Vec<DenseBlock>,
-    decoder_attention: Vec<CausalFrameAttention>,
-    output: Conv2d,
-    levels: usize,
-    positional_dims: usize,
+    pub(crate) encoder: Vec<DenseBlock>,
+    pub(crate) encoder_attention: Vec<CausalFrameAttention>,
+    pub(crate) bottleneck: DenseBlock,
+    pub(crate) bottleneck_attention: CausalFrameAttention,
+    pub(crate) decoder: Vec<DenseBlock>,
+    pub(crate) decoder_attention: Vec<CausalFrameAttention>,
+    pub(crate) output: Conv2d,
+    pub(crate) levels: usize,
+    pub(crate) positional_dims: usize,
 }
 
 impl PoCoNet {

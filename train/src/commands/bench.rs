@@ -26,6 +26,10 @@ pub enum BenchCommand {
         signal: SignalArgs,
         #[arg(long, default_value_t = SeparatorConfig::default().chunk_seconds)]
         chunk_seconds: f32,
+        /// Run the model as its burn tensor graph even on the CPU (the path before the compiled
+        /// CPU model, for comparison).
+        #[arg(long)]
+        tensor_graph: bool,
     },
     /// Training throughput: optimiser steps on random batches (CPU: the flex backend).
     Train {
@@ -64,11 +68,20 @@ pub struct SignalArgs {
 
 pub fn run(args: BenchArgs) -> Result<()> {
     match args.what {
-        BenchCommand::Separate { preset, backend, signal: SignalArgs { seconds, rate, channels }, chunk_seconds } => {
+        BenchCommand::Separate {
+            preset,
+            backend,
+            signal: SignalArgs { seconds, rate, channels },
+            chunk_seconds,
+            tensor_graph,
+        } => {
             let device = backend.device(0)?;
             let config = preset.config();
-            let separator =
+            let mut separator =
                 Separator::new(config.init(&device), device, SeparatorConfig { chunk_seconds, ..Default::default() })?;
+            if tensor_graph {
+                separator = separator.with_tensor_graph();
+            }
             let n = (seconds * rate as f32) as usize;
             let audio = AudioBuffer::new(rate, (0..channels).map(|c| test_signal(0, n, rate, c)).collect());
             // Warm-up (first-call allocations, shader compilation on wgpu).
@@ -79,8 +92,9 @@ pub fn run(args: BenchArgs) -> Result<()> {
             separator.separate(&audio, |_| {})?;
             let elapsed = start.elapsed().as_secs_f64();
             println!(
-                "preset={preset} backend={backend} audio={seconds}s {rate}Hz {channels}ch chunk={chunk_seconds}s: \
+                "preset={preset} backend={backend}{} audio={seconds}s {rate}Hz {channels}ch chunk={chunk_seconds}s: \
                  {elapsed:.2} s, real-time factor {:.3} ({:.2}x faster than real time), model {:.2} GFLOP per second of audio",
+                if tensor_graph { " (tensor graph)" } else { "" },
                 elapsed / seconds as f64,
                 seconds as f64 / elapsed,
                 config.flops_per_second(chunk_seconds as f64) / 1e9
