@@ -302,6 +302,27 @@ mod tests {
     }
 
     #[test]
+    fn flac_of_loud_noise_is_no_larger_than_wav() {
+        // Gaussian-like noise at an accompaniment's level (RMS 0.14): flacenc alone writes it at
+        // 5.5 times the raw size (no 5-bit Rice parameters, no verbatim fall-back; see flac.rs).
+        let mut state = 1u32;
+        let mut uniform = || {
+            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (state >> 8) as f32 / (1u32 << 23) as f32 - 1.0
+        };
+        let channels = (0..2)
+            .map(|_| (0..20_000).map(|_| 0.12 * (uniform() + uniform() + uniform() + uniform())).collect())
+            .collect();
+        let input = AudioBuffer::new(44_100, channels);
+        let flac = flac_bytes(&input, BitDepth::Int24, 3);
+        let wav = wav_bytes(&input, BitDepth::Int24).unwrap();
+        assert!(flac.len() <= wav.len() + 1000, "FLAC {} bytes, WAV {} bytes", flac.len(), wav.len());
+        let decoded = read_audio_bytes(flac.clone(), "noise.flac").unwrap();
+        assert_eq!(decoded.n_frames(), 20_000);
+        assert_eq!(verified_length(flac), (Some(20_000), Some(true)));
+    }
+
+    #[test]
     fn flac_refuses_float_samples() {
         let result =
             StemWriter::new_as(Cursor::new(Vec::new()), "x.flac", StemFormat::Flac, 44_100, 2, BitDepth::Float32);
