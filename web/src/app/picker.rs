@@ -146,6 +146,8 @@ fn ModelChooser(state: State) -> impl IntoView {
         let input: HtmlInputElement = event_target(&ev);
         let Some(file) = input.files().and_then(|f| f.get(0)) else { return };
         input.set_value("");
+        // A new choice makes an earlier error about another file obsolete.
+        state.error.set(None);
         spawn_local(async move {
             let name = file.name();
             let bytes = match JsFuture::from(file.array_buffer()).await {
