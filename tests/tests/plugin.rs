@@ -223,6 +223,33 @@ fn snr_db(reference: &[Vec<f32>; 2], estimate: [&[f32]; 2]) -> f64 {
     10.0 * (s / e.max(1e-30)).log10()
 }
 
+/// Feeds `input` to `process` in blocks whose lengths cycle through `blocks` (the last one cut
+/// short), as a host does, and collects the output: `process(pos, inputs, outputs)` fills
+/// `outputs` (as long as `inputs`) for the block starting at `pos`.
+fn render_in_blocks(
+    input: &[Vec<f32>; 2],
+    blocks: &[usize],
+    mut process: impl FnMut(usize, &mut [Vec<f32>; 2], &mut [Vec<f32>; 2]),
+) -> [Vec<f32>; 2] {
+    let n = input[0].len();
+    let mut output = [vec![0.0f32; n], vec![0.0f32; n]];
+    let mut pos = 0;
+    for &block in blocks.iter().cycle() {
+        if pos >= n {
+            break;
+        }
+        let len = block.min(n - pos);
+        let mut ins = [input[0][pos..pos + len].to_vec(), input[1][pos..pos + len].to_vec()];
+        let mut outs = [vec![0.0f32; len], vec![0.0f32; len]];
+        process(pos, &mut ins, &mut outs);
+        for c in 0..2 {
+            output[c][pos..pos + len].copy_from_slice(&outs[c]);
+        }
+        pos += len;
+    }
+    output
+}
+
 /// The output with the latency removed (`n` samples from the start of the song).
 fn aligned(output: &[Vec<f32>; 2], latency: usize, n: usize) -> [&[f32]; 2] {
     [&output[0][latency..latency + n], &output[1][latency..latency + n]]
@@ -399,14 +426,8 @@ impl Clap {
         let mut processor = processor.start_processing().expect("start processing");
         let mut in_ports = AudioPorts::with_capacity(2, 1);
         let mut out_ports = AudioPorts::with_capacity(2, 1);
-        let n = input[0].len();
-        let mut output = [vec![0.0f32; n], vec![0.0f32; n]];
-        let (mut pos, mut k) = (0, 0);
-        while pos < n {
-            let len = blocks[k % blocks.len()].min(n - pos);
-            k += 1;
-            let mut ins = [input[0][pos..pos + len].to_vec(), input[1][pos..pos + len].to_vec()];
-            let mut outs = [vec![0.0f32; len], vec![0.0f32; len]];
+        let output = render_in_blocks(input, blocks, |pos, ins, outs| {
+            let len = outs[0].len();
             before_block(pos);
             let block_events: Vec<ParamValueEvent> = events
                 .iter()
@@ -433,11 +454,7 @@ impl Clap {
                     )
                     .expect("process");
             }
-            for c in 0..2 {
-                output[c][pos..pos + len].copy_from_slice(&outs[c]);
-            }
-            pos += len;
-        }
+        });
         let stopped = processor.stop_processing();
         self.instance.deactivate(stopped);
         (output, latency)
@@ -640,14 +657,8 @@ impl Vst3 {
             assert_eq!(self.component.setActive(1), kResultOk);
             let latency = self.processor.getLatencySamples() as usize;
             self.processor.setProcessing(1);
-            let n = input[0].len();
-            let mut output = [vec![0.0f32; n], vec![0.0f32; n]];
-            let (mut pos, mut k) = (0, 0);
-            while pos < n {
-                let len = blocks[k % blocks.len()].min(n - pos);
-                k += 1;
-                let mut ins = [input[0][pos..pos + len].to_vec(), input[1][pos..pos + len].to_vec()];
-                let mut outs = [vec![0.0f32; len], vec![0.0f32; len]];
+            let output = render_in_blocks(input, blocks, |pos, ins, outs| {
+                let len = outs[0].len();
                 let mut in_ptrs = [ins[0].as_mut_ptr(), ins[1].as_mut_ptr()];
                 let mut out_ptrs = [outs[0].as_mut_ptr(), outs[1].as_mut_ptr()];
                 let mut in_bus = AudioBusBuffers {
@@ -682,11 +693,7 @@ impl Vst3 {
                     processContext: std::ptr::null_mut(),
                 };
                 assert_eq!(self.processor.process(&mut data), kResultOk);
-                for c in 0..2 {
-                    output[c][pos..pos + len].copy_from_slice(&outs[c]);
-                }
-                pos += len;
-            }
+            });
             self.processor.setProcessing(0);
             assert_eq!(self.component.setActive(0), kResultOk);
             (output, latency)
