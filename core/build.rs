@@ -3,8 +3,9 @@
 //!
 //! Every checkout shares one target directory (`~/.cache/svs/target`, so CI reuses earlier builds)
 //! and cargo's artifact hashes do not depend on where a checkout lives, so this script's binary
-//! can be reused by another checkout: it must read `CARGO_MANIFEST_DIR` when it runs, not bake it
-//! in with `env!`, and hand the library the model's path of *this* checkout.
+//! *and its output* can be reused by another checkout (cargo reruns it only when the model file
+//! is newer than its last run). So it only says whether the file exists; the library names the
+//! file through `CARGO_MANIFEST_DIR`, which cargo sets for each compilation of *this* checkout.
 fn main() {
     let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
     let model = std::path::Path::new(&manifest_dir).join("../models/default.safetensors");
@@ -13,6 +14,5 @@ fn main() {
     println!("cargo::rerun-if-changed=../models/default.safetensors");
     if model.exists() {
         println!("cargo::rustc-cfg=svs_default_model");
-        println!("cargo::rustc-env=SVS_DEFAULT_MODEL_PATH={}", model.display());
     }
 }

@@ -6,7 +6,7 @@
 use crate::model_file::{ModelFile, ModelFileError};
 
 #[cfg(svs_default_model)]
-static DEFAULT_MODEL: &[u8] = include_bytes!(env!("SVS_DEFAULT_MODEL_PATH"));
+static DEFAULT_MODEL: &[u8] = include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/../models/default.safetensors"));
 
 /// The embedded default separator, if this build has one.
 pub fn default_model() -> Result<ModelFile, DefaultModelError> {
