@@ -7,6 +7,7 @@ pub mod commands;
 pub mod data;
 pub use svs_core::default_model;
 pub mod eval;
+pub mod huge_pages;
 pub mod logging;
 pub mod plotting;
 pub mod progress;

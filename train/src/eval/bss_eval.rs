@@ -10,7 +10,7 @@ use realfft::num_complex::Complex;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::correlation::{cross_correlations, cross_correlations_in_blocks};
-use super::decomposition::{FrameScorer, transform_len};
+use super::decomposition::{FrameScorer, time_energies, transform_len};
 use super::error::EvalError;
 use super::fft::Fft;
 use super::projection::whole_track_filters;
@@ -202,8 +202,8 @@ fn evaluate(
     let (to_all, to_own) = if tiled {
         whole_track_filters(&refs, &ests, config.filter_len, |signals, pairs, max_lag| {
             let mut fft = Fft::new(&mut planner, fft_len);
-            let keep = keep.then_some(&mut *kept);
-            finite(cross_correlations_in_blocks(signals, pairs, max_lag, &mut planner, &mut fft, block, keep)?)
+            let kept = keep.then_some(&mut *kept);
+            finite(cross_correlations_in_blocks(signals, pairs, max_lag, &mut planner, &mut fft, block, kept)?)
         })?
     } else {
         whole_track_filters(&refs, &ests, config.filter_len, |signals, pairs, max_lag| {
@@ -228,7 +228,8 @@ fn evaluate(
         };
         let scores = if keep {
             // Frame t is block t of the correlations, transformed at this scorer's length.
-            scorer.score_spectra(&refs, &ests, range, &kept[t * per_block..(t + 1) * per_block])
+            let energies = time_energies(&refs, &ests, range);
+            scorer.score_spectra(&kept[t * per_block..(t + 1) * per_block], &energies)
         } else {
             scorer.score(&refs, &ests, range)?
         };

@@ -78,6 +78,8 @@ pub(crate) fn cross_correlations_in_blocks(
     let size = if keeping { n_blocks * per_block } else { per_block };
     // Every value is overwritten below: of a reused buffer only a missing tail is zeroed.
     spectra.truncate(size);
+    spectra.reserve(size - spectra.len());
+    crate::huge_pages::advise_spare_capacity(spectra);
     spectra.resize(size, zero);
     let mut main_acc = vec![vec![zero; bins]; pairs.len()];
 
