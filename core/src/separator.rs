@@ -8,6 +8,11 @@
 //! estimates of consecutive windows are cross-faded linearly over the overlap, and the
 //! accompaniment is the input minus the vocals, so the stems always re-sum to the input.
 //!
+//! With `context_seconds`, the model also sees that much of the input *before* each window (the
+//! song's start is preceded by silence) and its mask for those frames is dropped: a window's
+//! start then no longer lacks context, at no cost in latency, for the extra model work. Short
+//! windows gain most (the plugin's 1 s windows: see docs/BENCHMARKS.md).
+//!
 //! Above the model's 8 kHz band the mask is not estimated; we extend it with the mean mask of
 //! the top kilohertz (7-8 kHz) of the same frame. This is an approximation, documented in
 //! docs/ARCHITECTURE.md.
@@ -29,12 +34,30 @@ pub struct SeparatorConfig {
     pub chunk_seconds: f32,
     /// Fraction of a window shared with the next, cross-faded (0 to 0.5).
     pub overlap: f32,
+    /// Seconds of input before each window that the model sees as well (0 to 60), rounded
+    /// down to whole model frames (see [`context_frames`]).
+    pub context_seconds: f32,
 }
 
 impl Default for SeparatorConfig {
     fn default() -> Self {
-        Self { chunk_seconds: 10.0, overlap: 0.25 }
+        Self { chunk_seconds: 10.0, overlap: 0.25, context_seconds: 0.0 }
     }
+}
+
+/// The number of model frames (`HOP` samples at 16 kHz) of context that `context_seconds` gives
+/// at `rate`: rounded down to a multiple of the smallest count that is also a whole number of
+/// input samples, so that the context's 16 kHz resampling ends exactly on a frame boundary and
+/// the window's mask frames line up with its own STFT (at 44.1 kHz a multiple of 5 frames,
+/// 80 ms; at 48 kHz any count).
+pub fn context_frames(context_seconds: f32, rate: u32) -> usize {
+    let step = MODEL_SAMPLE_RATE as usize / gcd(HOP * rate as usize, MODEL_SAMPLE_RATE as usize);
+    let wanted = (context_seconds as f64 * MODEL_SAMPLE_RATE as f64 / HOP as f64) as usize;
+    wanted / step * step
+}
+
+fn gcd(a: usize, b: usize) -> usize {
+    if b == 0 { a } else { gcd(b, a % b) }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -83,6 +106,9 @@ impl Separator {
         }
         if !(0.0..=0.5).contains(&config.overlap) {
             return Err(SeparationError::Config(format!("overlap {} is outside 0..0.5", config.overlap)));
+        }
+        if !(0.0..=60.0).contains(&config.context_seconds) {
+            return Err(SeparationError::Config(format!("context {} s is outside 0..60 s", config.context_seconds)));
         }
         #[cfg(feature = "flex")]
         let cpu = (device == Device::flex()).then(|| crate::model::CpuPoCoNet::new(&model));
@@ -156,12 +182,17 @@ impl Separator {
         }
         let window = ((self.config.chunk_seconds as f64 * sample_rate as f64) as usize).max(1);
         let overlap = (self.config.overlap as f64 * window as f64) as usize;
+        let context_frames = context_frames(self.config.context_seconds, sample_rate);
+        // Whole by construction of `context_frames`.
+        let context = context_frames * HOP * sample_rate as usize / MODEL_SAMPLE_RATE as usize;
         Ok(SeparationStream {
             separator: self,
             sample_rate,
             window,
             overlap,
+            context_frames,
             channel_stft: Stft::new(channel_n_fft(sample_rate), channel_n_fft(sample_rate) / 4),
+            history: vec![vec![0.0; context]; channels],
             input: vec![Vec::new(); channels],
             pending_vocals: None,
         })
@@ -260,7 +291,11 @@ pub struct SeparationStream<'a> {
     sample_rate: u32,
     window: usize,
     overlap: usize,
+    /// Model frames of context before each window.
+    context_frames: usize,
     channel_stft: Stft,
+    /// The context: the input just before `input` (silence before the song's start).
+    history: Vec<Vec<f32>>,
     /// Input not yet emitted, starting at the current window's start.
     input: Vec<Vec<f32>>,
     /// Vocal estimate of the previous window over the overlap, to cross-fade with.
@@ -278,7 +313,7 @@ impl SeparationStream<'_> {
         let mut out = Vec::new();
         while self.input[0].len() >= self.window {
             let mask = self.separator.vocal_mask(&self.mono16(self.window)?)?;
-            out.push(self.emit(self.window, false, &mask));
+            out.push(self.emit(self.window, false, &self.window_frames(mask)));
         }
         Ok(out)
     }
@@ -290,7 +325,7 @@ impl SeparationStream<'_> {
             return Ok(None);
         }
         let mask = self.separator.vocal_mask(&self.mono16(len)?)?;
-        Ok(Some(self.emit(len, true, &mask)))
+        Ok(Some(self.emit(len, true, &self.window_frames(mask))))
     }
 
     /// [`Self::push`] for devices that only read back asynchronously (WebGPU in a browser).
@@ -299,7 +334,7 @@ impl SeparationStream<'_> {
         let mut out = Vec::new();
         while self.input[0].len() >= self.window {
             let mask = self.separator.vocal_mask_async(&self.mono16(self.window)?).await?;
-            out.push(self.emit(self.window, false, &mask));
+            out.push(self.emit(self.window, false, &self.window_frames(mask)));
         }
         Ok(out)
     }
@@ -311,7 +346,7 @@ impl SeparationStream<'_> {
             return Ok(None);
         }
         let mask = self.separator.vocal_mask_async(&self.mono16(len)?).await?;
-        Ok(Some(self.emit(len, true, &mask)))
+        Ok(Some(self.emit(len, true, &self.window_frames(mask))))
     }
 
     fn append(&mut self, block: &[&[f32]]) -> Result<(), SeparationError> {
@@ -324,10 +359,23 @@ impl SeparationStream<'_> {
         Ok(())
     }
 
-    /// The model's input for the first `len` input samples: their mono mix at 16 kHz.
+    /// The model's input for the first `len` input samples: the mono mix at 16 kHz of the
+    /// context and those samples.
     fn mono16(&self, len: usize) -> Result<Vec<f32>, SeparationError> {
-        let window: Vec<&[f32]> = self.input.iter().map(|c| &c[..len]).collect();
+        let window: Vec<Vec<f32>> =
+            self.history.iter().zip(&self.input).map(|(h, c)| [&h[..], &c[..len]].concat()).collect();
+        let window: Vec<&[f32]> = window.iter().map(Vec::as_slice).collect();
         Ok(resample(&downmix(&window), self.sample_rate, MODEL_SAMPLE_RATE)?)
+    }
+
+    /// The window's part of a mask of [`Self::mono16`]: the context's frames dropped.
+    fn window_frames(&self, mask: Spectrogram) -> Spectrogram {
+        if self.context_frames == 0 {
+            return mask;
+        }
+        let skip = self.context_frames.min(mask.n_frames);
+        let bins = mask.bins[skip * mask.n_bins..].to_vec();
+        Spectrogram { n_frames: mask.n_frames - skip, n_bins: mask.n_bins, bins }
     }
 
     /// Applies `mask16` (the vocal mask of the first `len` input samples) and emits the final
@@ -352,8 +400,10 @@ impl SeparationStream<'_> {
                 v.truncate(emit);
             }
         }
-        for c in &mut self.input {
-            c.drain(..emit);
+        for (history, input) in self.history.iter_mut().zip(&mut self.input) {
+            let context = history.len();
+            history.extend(input.drain(..emit));
+            history.drain(..history.len() - context);
         }
         StemBlock { vocals: out_vocals, accompaniment: out_accompaniment }
     }
@@ -427,6 +477,52 @@ mod tests {
         Separator::new(model, device, config).unwrap()
     }
 
+    #[test]
+    fn context_is_whole_model_frames_and_whole_input_samples() {
+        // 1.5 s is 93.75 frames of 256 samples at 16 kHz.
+        assert_eq!(context_frames(1.5, 48000), 93);
+        assert_eq!(context_frames(1.5, 44100), 90, "multiples of 5 frames at 44.1 kHz");
+        assert_eq!(context_frames(1.5, 16000), 93);
+        assert_eq!(context_frames(0.0, 44100), 0);
+        for rate in [8000, 11025, 22050, 44100, 44099, 48000, 88200, 96000, 192000] {
+            let frames = context_frames(2.0, rate);
+            assert_eq!(frames * HOP * rate as usize % MODEL_SAMPLE_RATE as usize, 0, "{rate} Hz");
+            assert!(frames as f64 * HOP as f64 / MODEL_SAMPLE_RATE as f64 <= 2.0, "{rate} Hz");
+        }
+    }
+
+    #[test]
+    fn the_windows_model_input_lines_up_after_its_context() {
+        // The 16 kHz input of context + window, past the context, is the window's own 16 kHz
+        // input (away from the resampler's edges): the mask frames kept are the window's.
+        for rate in [44100, 48000, 22050] {
+            let sep = tiny_separator(SeparatorConfig { chunk_seconds: 1.0, overlap: 0.25, context_seconds: 0.5 });
+            let audio = song(rate, 3.0, 2);
+            let mut stream = sep.stream(rate, 2).unwrap();
+            let context = stream.history[0].len();
+            assert!(context > 0);
+            let start = rate as usize; // a window starting 1 s into the song
+            for c in 0..2 {
+                stream.history[c] = audio.channels[c][start - context..start].to_vec();
+                stream.input[c] = audio.channels[c][start..start + stream.window].to_vec();
+            }
+            let joint = stream.mono16(stream.window).unwrap();
+            let offset = stream.context_frames * HOP;
+            let window: Vec<&[f32]> = stream.input.iter().map(Vec::as_slice).collect();
+            let alone = resample(&downmix(&window), rate, MODEL_SAMPLE_RATE).unwrap();
+            let (mut err, mut peak) = (0.0f32, 0.0f32);
+            for i in 2000..alone.len() - 2000 {
+                err = err.max((joint[offset + i] - alone[i]).abs());
+                peak = peak.max(alone[i].abs());
+            }
+            assert!(err < 1e-3 * peak, "{rate} Hz: misaligned by up to {err} (peak {peak})");
+            // One sample off would show: the signal changes far more than that between samples.
+            let shifted =
+                (2000..alone.len() - 2000).map(|i| (joint[offset + i + 1] - alone[i]).abs()).fold(0.0, f32::max);
+            assert!(shifted > 100.0 * err.max(1e-6), "{rate} Hz: the test cannot tell a one-sample shift");
+        }
+    }
+
     fn song(rate: u32, seconds: f32, channels: usize) -> AudioBuffer {
         let n = (rate as f32 * seconds) as usize;
         let chans = (0..channels)
@@ -445,8 +541,10 @@ mod tests {
 
     #[test]
     fn stems_keep_rate_and_channels_and_sum_to_the_input() {
-        for (rate, channels) in [(44100, 2), (8000, 1), (48000, 3), (192000, 2), (16000, 1)] {
-            let sep = tiny_separator(SeparatorConfig { chunk_seconds: 1.5, overlap: 0.25 });
+        let cases = [(44100, 2, 0.0), (8000, 1, 0.0), (48000, 3, 0.0), (192000, 2, 0.0), (16000, 1, 0.0)];
+        let with_context = [(44100, 2, 1.5), (22050, 1, 0.7), (48000, 1, 2.0)];
+        for (rate, channels, context_seconds) in cases.into_iter().chain(with_context) {
+            let sep = tiny_separator(SeparatorConfig { chunk_seconds: 1.5, overlap: 0.25, context_seconds });
             let audio = song(rate, 3.3, channels);
             let stems = sep.separate(&audio, |_| {}).unwrap();
             for stem in [&stems.vocals, &stems.accompaniment] {
@@ -502,7 +600,12 @@ mod tests {
         let device = Device::flex();
         let model = PoCoNetConfig::new().with_levels(2).with_base_channels(4).with_max_channels(8).init(&device);
         let with = |chunk_seconds, overlap| {
-            Separator::new(model.clone(), device.clone(), SeparatorConfig { chunk_seconds, overlap }).unwrap()
+            Separator::new(
+                model.clone(),
+                device.clone(),
+                SeparatorConfig { chunk_seconds, overlap, ..Default::default() },
+            )
+            .unwrap()
         };
         let a = with(2.0, 0.25).separate(&audio, |_| {}).unwrap();
         let b = with(3.0, 0.5).separate(&audio, |_| {}).unwrap();
@@ -525,7 +628,7 @@ mod tests {
                 std::task::Poll::Pending => panic!("a CPU read should not be pending"),
             }
         }
-        let sep = tiny_separator(SeparatorConfig { chunk_seconds: 1.5, overlap: 0.25 });
+        let sep = tiny_separator(SeparatorConfig { chunk_seconds: 1.5, overlap: 0.25, ..Default::default() });
         let audio = song(22050, 4.2, 2);
         let blocking = sep.separate(&audio, |_| {}).unwrap();
         let mut stream = sep.stream(audio.sample_rate, 2).unwrap();
@@ -570,7 +673,10 @@ mod tests {
         assert!(matches!(sep.stream(44100, 0), Err(SeparationError::NoChannels)));
         let device = Device::flex();
         let model = PoCoNetConfig::new().with_levels(1).with_base_channels(4).with_max_channels(4).init(&device);
-        assert!(Separator::new(model, device, SeparatorConfig { chunk_seconds: 5.0, overlap: 0.9 }).is_err());
+        assert!(
+            Separator::new(model, device, SeparatorConfig { chunk_seconds: 5.0, overlap: 0.9, ..Default::default() })
+                .is_err()
+        );
         // A very short input (shorter than one FFT frame) still works.
         let short = song(44100, 0.01, 2);
         let stems = sep.separate(&short, |_| {}).unwrap();

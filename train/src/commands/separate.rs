@@ -35,6 +35,10 @@ pub struct SeparateArgs {
     /// Fraction of each window cross-faded with the next (0 to 0.5).
     #[arg(long, default_value_t = SeparatorConfig::default().overlap)]
     pub overlap: f32,
+    /// Seconds of input before each window the model also sees (more work, better window starts;
+    /// helps short windows most)
+    #[arg(long, default_value_t = SeparatorConfig::default().context_seconds)]
+    pub context_seconds: f32,
 }
 
 pub fn run(args: SeparateArgs) -> Result<()> {
@@ -46,8 +50,15 @@ pub fn run(args: SeparateArgs) -> Result<()> {
     let device = args.backend.device(0)?;
     let (model, model_config) = file.separator(&device)?;
     tracing::info!(backend = %args.backend, levels = model_config.levels, "model loaded from {}", file.name().display());
-    let separator =
-        Separator::new(model, device, SeparatorConfig { chunk_seconds: args.chunk_seconds, overlap: args.overlap })?;
+    let separator = Separator::new(
+        model,
+        device,
+        SeparatorConfig {
+            chunk_seconds: args.chunk_seconds,
+            overlap: args.overlap,
+            context_seconds: args.context_seconds,
+        },
+    )?;
 
     let mut failures = Vec::new();
     for input in &inputs {
