@@ -179,6 +179,7 @@ fn wrap(k: isize, len: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::cross_correlations;
+    use crate::eval::tests::noise;
 
     fn direct(x: &[f64], y: &[f64], k: isize) -> f64 {
         (0..x.len())
@@ -189,22 +190,12 @@ mod tests {
             .sum()
     }
 
-    fn pseudo_random(len: usize, seed: u64) -> Vec<f64> {
-        let mut state = seed;
-        (0..len)
-            .map(|_| {
-                state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-                (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5
-            })
-            .collect()
-    }
-
     #[test]
     fn matches_direct_sums_across_many_blocks() {
         // 40_000 samples with 64 lags use several 8192-point blocks and their boundaries.
         for (len, max_lag) in [(40_000, 64), (9000, 512), (100, 30), (5, 8), (3000, 1)] {
-            let a = pseudo_random(len, 1);
-            let b = pseudo_random(len, 2);
+            let a = noise(len, 1);
+            let b = noise(len, 2);
             let signals = [a.as_slice(), b.as_slice()];
             let pairs = [(0, 0), (0, 1), (1, 0)];
             let got = cross_correlations(&signals, &pairs, max_lag).unwrap();

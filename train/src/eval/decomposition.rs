@@ -352,16 +352,7 @@ mod tests {
     use crate::eval::correlation::cross_correlations;
     use crate::eval::projection::whole_track_filters;
     use crate::eval::signals::validated;
-
-    fn noise(len: usize, seed: u64) -> Vec<f64> {
-        let mut state = seed;
-        (0..len)
-            .map(|_| {
-                state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-                (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5
-            })
-            .collect()
-    }
+    use crate::eval::tests::noise;
 
     #[test]
     fn the_fused_mono_pass_equals_the_general_one() {

@@ -197,8 +197,8 @@ fn matches_museval_fixture() {
     );
 }
 
-/// Deterministic white noise in [-0.5, 0.5).
-fn noise(len: usize, seed: u64) -> Vec<f64> {
+/// Deterministic white noise in [-0.5, 0.5) (also for the unit tests of the eval modules).
+pub(super) fn noise(len: usize, seed: u64) -> Vec<f64> {
     (0..len).map(|i| (splitmix64(seed, i) >> 11) as f64 / (1u64 << 53) as f64 - 0.5).collect()
 }
 
