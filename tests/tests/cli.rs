@@ -128,6 +128,49 @@ fn separate_writes_flac_stems_that_sum_to_the_input() {
     assert!(!out.join("song").join("vocals.wav").exists());
 }
 
+#[test]
+fn separate_with_context_before_each_window() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = tiny_model(tmp.path());
+    let song = tone(48000, 3.5, 2);
+    let input = tmp.path().join("song.wav");
+    write(&input, &song);
+    let run = |context: &str, out: &Path| {
+        svs()
+            .args(["separate", "--bit-depth", "32f", "--chunk-seconds", "1", "--context-seconds", context, "--model"])
+            .arg(&model)
+            .arg("--out-dir")
+            .arg(out)
+            .arg(&input)
+            .output()
+            .unwrap()
+    };
+    let (with, without) = (tmp.path().join("with"), tmp.path().join("without"));
+    for (context, out) in [("1.5", &with), ("0", &without)] {
+        let result = run(context, out);
+        assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
+    }
+    let vocals = read_audio(&with.join("song").join("vocals.wav")).unwrap();
+    let accompaniment = read_audio(&with.join("song").join("accompaniment.wav")).unwrap();
+    assert_eq!(vocals.n_frames(), song.n_frames());
+    let mut err = 0.0f32;
+    for c in 0..2 {
+        for i in 0..song.n_frames() {
+            err = err.max((vocals.channels[c][i] + accompaniment.channels[c][i] - song.channels[c][i]).abs());
+        }
+    }
+    assert!(err < 1e-5, "stems differ from the input by {err}");
+    // The context reaches the model: the vocals differ from those without it.
+    let plain = read_audio(&without.join("song").join("vocals.wav")).unwrap();
+    let diff = (0..song.n_frames()).map(|i| (plain.channels[0][i] - vocals.channels[0][i]).abs()).fold(0.0, f32::max);
+    assert!(diff > 1e-6, "--context-seconds changed nothing");
+
+    let refused = run("100", &tmp.path().join("bad"));
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("context 100 s is outside 0..60 s"), "{stderr}");
+}
+
 fn walk(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for e in std::fs::read_dir(dir).unwrap() {
