@@ -71,35 +71,69 @@ pub fn load(path: Option<&str>) -> Loaded {
     }
 }
 
-/// The device inference runs on, and its name for the log. With the `wgpu` feature a GPU is used
-/// when wgpu finds an adapter that can run a tensor operation; anything else (no adapter, a
-/// driver error) falls back to the CPU.
+/// The device inference runs on, and its name for the log. A hardware GPU (discrete, integrated
+/// or virtual) that wgpu finds and that runs a tensor operation is used; anything else (no
+/// adapter, only a software rasteriser such as lavapipe, a driver error) falls back to the CPU,
+/// which is faster than a software GPU. `SVS_PLUGIN_BACKEND=cpu` forces the CPU;
+/// `SVS_PLUGIN_BACKEND=wgpu` forces wgpu on whatever adapter it picks, software included (how the
+/// tests run the GPU path on lavapipe).
 fn choose_device() -> (String, burn::tensor::Device) {
     let forced = std::env::var(BACKEND_ENV).ok().and_then(|b| b.parse::<BackendKind>().ok());
-    if forced != Some(BackendKind::Cpu) && cfg!(feature = "wgpu") {
-        if let Some(device) = probe_gpu() {
-            return ("the GPU (wgpu)".into(), device);
-        }
-    }
-    ("the CPU".into(), BackendKind::Cpu.device(0).expect("the CPU backend is always compiled in"))
+    let gpu = match forced {
+        Some(BackendKind::Cpu) => None,
+        Some(BackendKind::Wgpu) => probe_any_wgpu_adapter().map(|d| ("wgpu (forced by SVS_PLUGIN_BACKEND)".into(), d)),
+        _ => hardware_gpu(),
+    };
+    gpu.unwrap_or_else(|| {
+        ("the CPU".into(), BackendKind::Cpu.device(0).expect("the CPU backend is always compiled in"))
+    })
 }
 
+/// The first hardware GPU that works, probed once per process: probing creates graphics API
+/// instances, too slow to repeat on every `activate()`.
 #[cfg(feature = "wgpu")]
-fn probe_gpu() -> Option<burn::tensor::Device> {
-    // burn panics when wgpu finds no adapter; contain it.
-    std::panic::catch_unwind(|| {
-        let device = BackendKind::Wgpu.device(0).ok()?;
-        let t = burn::tensor::Tensor::<1>::from_floats([1.0f32, 2.0].as_slice(), &device);
-        let sum: Vec<f32> = t.sum().into_data().try_to_vec::<f32>().ok()?;
-        (sum == [3.0]).then_some(device)
-    })
-    .ok()
-    .flatten()
+fn hardware_gpu() -> Option<(String, burn::tensor::Device)> {
+    use burn::tensor::DeviceKind;
+    static CHOSEN: std::sync::OnceLock<Option<(String, burn::tensor::Device)>> = std::sync::OnceLock::new();
+    CHOSEN
+        .get_or_init(|| {
+            [
+                (DeviceKind::DiscreteGpu(0), "the GPU (wgpu, discrete)"),
+                (DeviceKind::IntegratedGpu(0), "the GPU (wgpu, integrated)"),
+                (DeviceKind::VirtualGpu(0), "the GPU (wgpu, virtual)"),
+            ]
+            .into_iter()
+            .find_map(|(kind, name)| works(burn::tensor::Device::wgpu(kind)).map(|d| (name.to_owned(), d)))
+        })
+        .clone()
 }
 
 #[cfg(not(feature = "wgpu"))]
-fn probe_gpu() -> Option<burn::tensor::Device> {
+fn hardware_gpu() -> Option<(String, burn::tensor::Device)> {
     None
+}
+
+#[cfg(feature = "wgpu")]
+fn probe_any_wgpu_adapter() -> Option<burn::tensor::Device> {
+    works(BackendKind::Wgpu.device(0).ok()?)
+}
+
+#[cfg(not(feature = "wgpu"))]
+fn probe_any_wgpu_adapter() -> Option<burn::tensor::Device> {
+    None
+}
+
+/// `device` if a tensor operation runs on it. burn panics when wgpu finds no adapter of the
+/// requested kind; the panic is contained.
+#[cfg(feature = "wgpu")]
+fn works(device: burn::tensor::Device) -> Option<burn::tensor::Device> {
+    std::panic::catch_unwind(|| {
+        let t = burn::tensor::Tensor::<1>::from_floats([1.0f32, 2.0].as_slice(), &device);
+        let sum: Vec<f32> = t.sum().into_data().try_to_vec::<f32>().ok()?;
+        (sum == [3.0]).then_some(device.clone())
+    })
+    .ok()
+    .flatten()
 }
 
 #[cfg(test)]

@@ -920,6 +920,55 @@ fn clap_state_restores_the_model_path_and_a_bad_file_falls_back_to_the_default()
     }
 }
 
+/// Renders the 2.5 s song with vocals at -inf, offline, with `SVS_PLUGIN_BACKEND` set to
+/// `backend` (unset for `None`) while the plugin activates.
+fn render_with_backend(backend: Option<&str>, input: &[Vec<f32>; 2], rate: u32) -> [Vec<f32>; 2] {
+    // SAFETY: the plugin tests hold the `serial` lock, so no other test reads the environment
+    // meanwhile; the variable is restored before returning.
+    unsafe {
+        match backend {
+            Some(b) => std::env::set_var(svs_plugin::model::BACKEND_ENV, b),
+            None => std::env::remove_var(svs_plugin::model::BACKEND_ENV),
+        }
+    }
+    let mut clap = Clap::load();
+    clap.set_offline();
+    let vocals = clap.param("Vocals");
+    let out = clap.render(rate, input, &[1024], &[(0, vocals.id, vocals.value(0.0))]).0;
+    unsafe { std::env::remove_var(svs_plugin::model::BACKEND_ENV) };
+    out
+}
+
+#[test]
+fn clap_runs_on_wgpu_when_asked_and_on_the_cpu_without_a_hardware_gpu() {
+    // This machine has no GPU, only lavapipe (a software Vulkan driver, installed by
+    // scripts/test): the automatic choice must be the CPU, bit for bit the CPU's output. Forced
+    // onto wgpu, the plugin runs the model's tensor graph on lavapipe: the same separation to
+    // rounding, but not the same bits (a different computation ran).
+    let _serial = serial();
+    let rate = 48000;
+    let latency = latency_samples(rate);
+    let s = song(rate, 2.5);
+    let n = s.vocals[0].len();
+    let input = padded(&s.mix(), latency);
+    let cpu = render_with_backend(Some("cpu"), &input, rate);
+    let automatic = render_with_backend(None, &input, rate);
+    let gpu = render_with_backend(Some("wgpu"), &input, rate);
+    let max_diff = |a: &[Vec<f32>; 2], b: &[Vec<f32>; 2]| {
+        (0..2).flat_map(|c| a[c].iter().zip(&b[c]).map(|(x, y)| (x - y).abs())).fold(0.0f32, f32::max)
+    };
+    assert_eq!(max_diff(&cpu, &automatic), 0.0, "without a hardware GPU the plugin must run on the CPU");
+    let difference = max_diff(&cpu, &gpu);
+    assert!(difference > 0.0, "forced onto wgpu, the output is the CPU's bit for bit: wgpu did not run");
+    let (on_cpu, on_gpu) = (vocal_figures(&s, aligned(&cpu, latency, n)), vocal_figures(&s, aligned(&gpu, latency, n)));
+    println!(
+        "wgpu (lavapipe) vs CPU: largest sample difference {difference:.2e}; accompaniment SDR {:.2} vs {:.2} dB",
+        on_gpu.accompaniment_sdr_db, on_cpu.accompaniment_sdr_db
+    );
+    assert!(difference < 1e-2, "wgpu and the CPU separate differently (largest difference {difference})");
+    assert!((on_gpu.accompaniment_sdr_db - on_cpu.accompaniment_sdr_db).abs() < 0.1);
+}
+
 #[test]
 fn clap_sample_rates_and_block_sizes() {
     let _serial = serial();
