@@ -293,6 +293,11 @@ fn vocal_figures(song: &Song, out: [&[f32]; 2]) -> VocalFigures {
     }
 }
 
+/// The largest sample difference between two stereo renders.
+fn max_abs_diff(a: &[Vec<f32>; 2], b: &[Vec<f32>; 2]) -> f32 {
+    (0..2).flat_map(|c| a[c].iter().zip(&b[c]).map(|(x, y)| (x - y).abs())).fold(0.0f32, f32::max)
+}
+
 /// The input delayed by `latency`: what 0 dB / 0 dB must give.
 fn max_diff_to_delayed_input(input: &[Vec<f32>; 2], output: &[Vec<f32>; 2], latency: usize) -> f32 {
     let mut worst = 0.0f32;
@@ -908,15 +913,12 @@ fn clap_state_restores_the_model_path_and_a_bad_file_falls_back_to_the_default()
         let vocals = clap.param("Vocals");
         clap.render(rate, &input, &[1024], &[(0, vocals.id, vocals.value(0.0))]).0
     };
-    let max_diff = |a: &[Vec<f32>; 2], b: &[Vec<f32>; 2]| {
-        (0..2).flat_map(|c| a[c].iter().zip(&b[c]).map(|(x, y)| (x - y).abs())).fold(0.0f32, f32::max)
-    };
     let default = render(None);
     let with_tiny = render(Some(&tiny));
-    assert!(max_diff(&default, &with_tiny) > 1e-3, "the model file from the state was not used");
+    assert!(max_abs_diff(&default, &with_tiny) > 1e-3, "the model file from the state was not used");
     for bad in [garbage.as_path(), Path::new("/nonexistent/model.safetensors")] {
         let fallback = render(Some(bad));
-        assert!(max_diff(&default, &fallback) < 1e-6, "{}: no fallback to the default model", bad.display());
+        assert!(max_abs_diff(&default, &fallback) < 1e-6, "{}: no fallback to the default model", bad.display());
     }
 }
 
@@ -954,11 +956,8 @@ fn clap_runs_on_wgpu_when_asked_and_on_the_cpu_without_a_hardware_gpu() {
     let cpu = render_with_backend(Some("cpu"), &input, rate);
     let automatic = render_with_backend(None, &input, rate);
     let gpu = render_with_backend(Some("wgpu"), &input, rate);
-    let max_diff = |a: &[Vec<f32>; 2], b: &[Vec<f32>; 2]| {
-        (0..2).flat_map(|c| a[c].iter().zip(&b[c]).map(|(x, y)| (x - y).abs())).fold(0.0f32, f32::max)
-    };
-    assert_eq!(max_diff(&cpu, &automatic), 0.0, "without a hardware GPU the plugin must run on the CPU");
-    let difference = max_diff(&cpu, &gpu);
+    assert_eq!(max_abs_diff(&cpu, &automatic), 0.0, "without a hardware GPU the plugin must run on the CPU");
+    let difference = max_abs_diff(&cpu, &gpu);
     assert!(difference > 0.0, "forced onto wgpu, the output is the CPU's bit for bit: wgpu did not run");
     let (on_cpu, on_gpu) = (vocal_figures(&s, aligned(&cpu, latency, n)), vocal_figures(&s, aligned(&gpu, latency, n)));
     println!(
@@ -1060,7 +1059,7 @@ fn vst3_unity_gains_parameter_changes_and_vocals_at_minus_inf() {
     // notices the host running far ahead of real time and waits for its worker: the same render.
     let fresh = Vst3::load();
     let (once, _) = fresh.render_setup(rate, &input, &[1024, 100, 4096], &[(0, vocals, 0.0)], 1);
-    let worst = (0..2).flat_map(|c| once[c].iter().zip(&out[c]).map(|(a, b)| (a - b).abs())).fold(0.0, f32::max);
+    let worst = max_abs_diff(&once, &out);
     assert!(worst < 1e-5, "a single offline setup renders differently by {worst}");
     drop(fresh);
 
