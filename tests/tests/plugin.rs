@@ -1066,7 +1066,7 @@ fn vst3_unity_gains_parameter_changes_and_vocals_at_minus_inf() {
     // Solo the accompaniment: the same as turning the vocals off.
     let solo = vst3.param_id("Accompaniment Solo");
     let (soloed, _) = vst3.render(rate, &input, &[512], &[(0, solo, 1.0)]);
-    let worst = (0..2).flat_map(|c| soloed[c].iter().zip(&out[c]).map(|(a, b)| (a - b).abs())).fold(0.0, f32::max);
+    let worst = max_abs_diff(&soloed, &out);
     assert!(worst < 1e-5, "accompaniment solo differs from vocals at -inf by {worst}");
 }
 
