@@ -90,20 +90,34 @@ fn choose_device() -> (String, burn::tensor::Device) {
 }
 
 /// The first hardware GPU that works, probed once per process: probing creates graphics API
-/// instances, too slow to repeat on every `activate()`.
+/// instances, too slow to repeat on every `activate()`. The adapters are listed through wgpu
+/// first, so that burn is only asked for a kind of GPU the machine has (burn panics on one it
+/// lacks, and the host's log would show it).
 #[cfg(feature = "wgpu")]
 fn hardware_gpu() -> Option<(String, burn::tensor::Device)> {
+    use burn::backend::wgpu::wgpu::{self, DeviceType};
     use burn::tensor::DeviceKind;
     static CHOSEN: std::sync::OnceLock<Option<(String, burn::tensor::Device)>> = std::sync::OnceLock::new();
     CHOSEN
         .get_or_init(|| {
+            let backends = wgpu::Backends::PRIMARY;
+            let instance = wgpu::Instance::new(wgpu::InstanceDescriptor {
+                backends,
+                ..wgpu::InstanceDescriptor::new_without_display_handle()
+            });
+            let types: Vec<DeviceType> = futures_lite::future::block_on(instance.enumerate_adapters(backends))
+                .iter()
+                .map(|adapter| adapter.get_info().device_type)
+                .collect();
+            drop(instance);
             [
-                (DeviceKind::DiscreteGpu(0), "the GPU (wgpu, discrete)"),
-                (DeviceKind::IntegratedGpu(0), "the GPU (wgpu, integrated)"),
-                (DeviceKind::VirtualGpu(0), "the GPU (wgpu, virtual)"),
+                (DeviceType::DiscreteGpu, DeviceKind::DiscreteGpu(0), "the GPU (wgpu, discrete)"),
+                (DeviceType::IntegratedGpu, DeviceKind::IntegratedGpu(0), "the GPU (wgpu, integrated)"),
+                (DeviceType::VirtualGpu, DeviceKind::VirtualGpu(0), "the GPU (wgpu, virtual)"),
             ]
             .into_iter()
-            .find_map(|(kind, name)| works(burn::tensor::Device::wgpu(kind)).map(|d| (name.to_owned(), d)))
+            .filter(|(ty, _, _)| types.contains(ty))
+            .find_map(|(_, kind, name)| works(burn::tensor::Device::wgpu(kind)).map(|d| (name.to_owned(), d)))
         })
         .clone()
 }
@@ -124,7 +138,7 @@ fn probe_any_wgpu_adapter() -> Option<burn::tensor::Device> {
 }
 
 /// `device` if a tensor operation runs on it. burn panics when wgpu finds no adapter of the
-/// requested kind; the panic is contained.
+/// requested kind or the driver fails; the panic is contained.
 #[cfg(feature = "wgpu")]
 fn works(device: burn::tensor::Device) -> Option<burn::tensor::Device> {
     std::panic::catch_unwind(|| {
