@@ -24,7 +24,11 @@ pub struct TrainingState {
     /// The data sampler's ChaCha8 seed (hex) and stream position.
     pub rng_seed: String,
     pub rng_word_pos: String,
-    pub best_mean_sdr: Option<f64>,
+    /// The best validation score so far (higher is better: a separator's mean SDR, a
+    /// detector's negated cross-entropy). Checkpoints written before the rename say
+    /// `best_mean_sdr`.
+    #[serde(alias = "best_mean_sdr")]
+    pub best_score: Option<f64>,
     pub best_iteration: Option<u64>,
 }
 
@@ -34,7 +38,7 @@ impl TrainingState {
             iteration: 0,
             rng_seed: String::new(),
             rng_word_pos: String::new(),
-            best_mean_sdr: None,
+            best_score: None,
             best_iteration: None,
         };
         state.store_rng(rng);

@@ -4,6 +4,7 @@ pub mod checkpoint;
 pub mod config;
 pub mod data;
 pub mod metrics;
+pub mod run_loop;
 pub mod schedule;
 pub mod trainer;
 pub mod validation;

@@ -4,10 +4,10 @@
 use super::checkpoint::{self, TrainingState};
 use super::config::TrainConfig;
 use super::data::{Batch, TrainingData};
-use super::metrics::{self, MetricsRecord};
+use super::metrics::MetricsRecord;
+use super::run_loop::{self, Learner, LoopSettings};
 use super::validation::{ValidationResult, ValidationSet, validate};
 use crate::augment::Augmenter;
-use crate::progress;
 use anyhow::{Context, Result, bail};
 use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer, MultiGradientsParams};
@@ -15,9 +15,8 @@ use burn::tensor::{Device, Tensor};
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::SeedableRng;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 use svs_core::dsp::tensor_stft::{model_istft, model_stft};
-use svs_core::model::{PoCoNet, SeparationLoss};
+use svs_core::model::{PoCoNet, PoCoNetConfig, SeparationLoss};
 use svs_core::model_file::{ModelFile, ModelKind, ModelMetadata, save_separator};
 use svs_core::{BackendKind, MODEL_SAMPLE_RATE};
 
@@ -127,7 +126,7 @@ pub fn train(config: &TrainConfig, options: &TrainOptions) -> Result<TrainSummar
     if options.resume && resumed.is_none() {
         tracing::warn!("{}: no checkpoint to resume from; starting from the beginning", run.display());
     }
-    let (mut model, mut optimizer, mut state) = match resumed {
+    let (model, optimizer, mut state) = match resumed {
         Some((dir, state)) => {
             let saved_config = checkpoint::model_file(&dir)?.separator_config()?;
             if saved_config != model_config {
@@ -159,19 +158,7 @@ pub fn train(config: &TrainConfig, options: &TrainOptions) -> Result<TrainSummar
 
     let data = TrainingData::open(&config.data.train)?;
     let augmenter = Augmenter::new(config.augment.clone(), MODEL_SAMPLE_RATE)?;
-    let validation = ValidationSet::open(
-        &config.data.validation,
-        &config.data.validation_splits,
-        config.data.validation_songs,
-        config.data.validation_seconds,
-    )?;
-    if validation.songs.is_empty() {
-        bail!(
-            "{}: no validation songs in splits {:?}",
-            config.data.validation.display(),
-            config.data.validation_splits
-        );
-    }
+    let validation = ValidationSet::for_training(&config.data)?;
     let loss = config.loss.resolve().init();
     let trained_on: Vec<String> = data.datasets.iter().map(|(_, w, l)| format!("{l} (weight {w})")).collect();
     tracing::info!(
@@ -181,85 +168,97 @@ pub fn train(config: &TrainConfig, options: &TrainOptions) -> Result<TrainSummar
         trained_on.join(", "),
         validation.songs.len()
     );
-    let mut rng = state.rng()?;
-    let total = config.training.iterations;
-    let bar = progress::bar(total, "training", "it");
-    bar.set_position(state.iteration);
-    let mut best = None;
-    let mut since_log = (0.0f64, 0u64, Instant::now());
-    let mut steps_this_run = 0;
-    while state.iteration < total {
-        if options.stop_after.is_some_and(|n| steps_this_run >= n) {
-            break;
-        }
-        let it = state.iteration;
-        let batch = data.batch(&augmenter, config.training.batch_size, &mut rng);
-        let lr = config.optimizer.learning_rate(it);
-        let (stepped, loss_value) = train_step(model, &mut optimizer, &loss, &batch, &devices, lr);
-        model = stepped;
-        if !loss_value.is_finite() {
-            bail!("the loss became {loss_value} at iteration {it}; the last checkpoint is intact");
-        }
-        state.iteration += 1;
-        steps_this_run += 1;
-        state.store_rng(&rng);
-        bar.set_position(state.iteration);
-        since_log.0 += loss_value;
-        since_log.1 += 1;
-        if state.iteration % config.training.log_every == 0 || state.iteration == total {
-            let seconds = since_log.2.elapsed().as_secs_f64() / since_log.1 as f64;
-            let record = MetricsRecord::Train {
-                iteration: state.iteration,
-                loss: since_log.0 / since_log.1 as f64,
-                learning_rate: lr,
-                examples_per_second: config.training.batch_size as f64 / seconds,
-                seconds_per_iteration: seconds,
-            };
-            if let MetricsRecord::Train { loss, examples_per_second, .. } = &record {
-                bar.set_message(format!("loss {loss:.4} lr {lr:.1e} {examples_per_second:.2} ex/s"));
-            }
-            metrics::append(&run, &record)?;
-            since_log = (0.0, 0, Instant::now());
-        }
-        if state.iteration % config.training.validate_every == 0 || state.iteration == total {
-            let result = validate(model.valid(), &inference_device, &validation, &loss);
-            tracing::info!(
-                "iteration {}: validation loss {:.4}, SDR vocals {:.2} dB, accompaniment {:.2} dB",
-                state.iteration,
-                result.loss,
-                result.sdr_vocals,
-                result.sdr_accompaniment
-            );
-            metrics::append(
-                &run,
-                &MetricsRecord::Validation {
-                    iteration: state.iteration,
-                    loss: result.loss,
-                    sdr_vocals: result.sdr_vocals,
-                    sdr_accompaniment: result.sdr_accompaniment,
-                    mean_sdr: result.mean_sdr(),
-                },
-            )?;
-            let score = result.mean_sdr();
-            let improved = score.is_finite() && state.best_mean_sdr.is_none_or(|b| score > b);
-            if improved || state.best_iteration.is_none() {
-                state.best_mean_sdr = score.is_finite().then_some(score);
-                state.best_iteration = Some(state.iteration);
-                let meta = metadata(config, &trained_on, &commit, state.iteration, Some(&result));
-                save_separator(&run.join("best.safetensors"), &model.valid(), &model_config, &meta)?;
-                best = Some(result);
-            }
-            if let Err(e) = metrics::plot(&run) {
-                tracing::warn!("plotting failed: {e:#}");
-            }
-        }
-        if state.iteration % config.training.checkpoint_every == 0 || state.iteration == total {
-            let meta = metadata(config, &trained_on, &commit, state.iteration, None);
-            checkpoint::save(&run, &model.valid(), ModelKind::Separator, &model_config, &meta, &optimizer, &state)?;
+    let mut learner = SeparatorLearner {
+        model: Some(model),
+        optimizer,
+        loss,
+        devices,
+        inference_device,
+        validation,
+        config,
+        model_config,
+        trained_on,
+        commit,
+    };
+    let settings =
+        LoopSettings { training: &config.training, schedule: &config.optimizer, stop_after: options.stop_after };
+    let best = run_loop::run(&run, &mut learner, &data, &augmenter, &mut state, settings)?;
+    Ok(TrainSummary { run, iterations: state.iteration, best })
+}
+
+/// The separator as the training loop sees it: Eq. 3 with Adam, validated by the SDR.
+struct SeparatorLearner<'a> {
+    /// Always present between steps (burn's optimiser step takes the model by value).
+    model: Option<PoCoNet>,
+    optimizer: ModuleOptimizer,
+    loss: SeparationLoss,
+    devices: Vec<Device>,
+    inference_device: Device,
+    validation: ValidationSet,
+    config: &'a TrainConfig,
+    model_config: PoCoNetConfig,
+    trained_on: Vec<String>,
+    commit: String,
+}
+
+impl SeparatorLearner<'_> {
+    fn model(&self) -> &PoCoNet {
+        self.model.as_ref().expect("the model is present between steps")
+    }
+}
+
+impl Learner for SeparatorLearner<'_> {
+    type Validation = ValidationResult;
+
+    fn label(&self) -> String {
+        "training".into()
+    }
+
+    fn step(&mut self, batch: &Batch, learning_rate: f64) -> f64 {
+        let model = self.model.take().expect("the model is present between steps");
+        let (model, loss) = train_step(model, &mut self.optimizer, &self.loss, batch, &self.devices, learning_rate);
+        self.model = Some(model);
+        loss
+    }
+
+    fn validate(&self) -> ValidationResult {
+        validate(self.model().valid(), &self.inference_device, &self.validation, &self.loss)
+    }
+
+    /// The mean of the vocal and accompaniment validation SDRs.
+    fn score(result: &ValidationResult) -> f64 {
+        result.mean_sdr()
+    }
+
+    fn record(iteration: u64, result: &ValidationResult) -> MetricsRecord {
+        MetricsRecord::Validation {
+            iteration,
+            loss: result.loss,
+            sdr_vocals: result.sdr_vocals,
+            sdr_accompaniment: result.sdr_accompaniment,
+            mean_sdr: result.mean_sdr(),
         }
     }
-    bar.finish_and_clear();
-    Ok(TrainSummary { run, iterations: state.iteration, best })
+
+    fn describe(result: &ValidationResult) -> String {
+        format!(
+            "validation loss {:.4}, SDR vocals {:.2} dB, accompaniment {:.2} dB",
+            result.loss, result.sdr_vocals, result.sdr_accompaniment
+        )
+    }
+
+    fn save_best(&self, run: &Path, iteration: u64, result: &ValidationResult) -> Result<()> {
+        let meta = metadata(self.config, &self.trained_on, &self.commit, iteration, Some(result));
+        save_separator(&run.join("best.safetensors"), &self.model().valid(), &self.model_config, &meta)?;
+        Ok(())
+    }
+
+    fn save_checkpoint(&self, run: &Path, state: &TrainingState) -> Result<()> {
+        let meta = metadata(self.config, &self.trained_on, &self.commit, state.iteration, None);
+        let model = self.model().valid();
+        checkpoint::save(run, &model, ModelKind::Separator, &self.model_config, &meta, &self.optimizer, state)?;
+        Ok(())
+    }
 }
 
 fn metadata(

@@ -1,6 +1,7 @@
 //! Validation on held-out songs: the same SDR the paper reports (BSS Eval v4, median of
 //! one-second segment SDRs per song, median over songs) plus the loss.
 
+use super::config::DataSection;
 use crate::data::{CacheError, SegmentCache, Split};
 use crate::eval::{BssEvalConfig, bss_eval_v4, nan_median};
 use burn::tensor::{Device, Tensor};
@@ -29,6 +30,16 @@ impl ValidationResult {
 }
 
 impl ValidationSet {
+    /// The validation songs a training configuration names; none is an error.
+    pub fn for_training(data: &DataSection) -> anyhow::Result<Self> {
+        let set =
+            Self::open(&data.validation, &data.validation_splits, data.validation_songs, data.validation_seconds)?;
+        if set.songs.is_empty() {
+            anyhow::bail!("{}: no validation songs in splits {:?}", data.validation.display(), data.validation_splits);
+        }
+        Ok(set)
+    }
+
     pub fn open(dir: &Path, splits: &[Split], max_songs: usize, seconds: f64) -> Result<Self, CacheError> {
         let cache = SegmentCache::open(dir, splits)?;
         let samples = (seconds * MODEL_SAMPLE_RATE as f64) as usize;

@@ -8,24 +8,23 @@
 
 use super::config::VadTrainConfig;
 use crate::augment::Augmenter;
-use crate::progress;
 use crate::training::checkpoint::{self, TrainingState};
 use crate::training::data::{Batch, TrainingData};
-use crate::training::metrics::{self, MetricsRecord};
+use crate::training::metrics::MetricsRecord;
+use crate::training::run_loop::{self, Learner, LoopSettings};
 use crate::training::trainer::{TrainOptions, git_commit};
 use crate::training::validation::ValidationSet;
 use anyhow::{Context, Result, bail};
 use burn::module::Module;
-use burn::optim::{AdamConfig, GradientsParams};
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Tensor, TensorData};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::SeedableRng;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 use svs_core::MODEL_SAMPLE_RATE;
-use svs_core::model::VocalActivityDetector;
 use svs_core::model::vad::{energy_ratio_targets, frame_count, soft_bce_with_logits};
+use svs_core::model::{VadConfig, VocalActivityDetector};
 use svs_core::model_file::{ModelFile, ModelKind, ModelMetadata, save_vad};
 
 /// Which source's share of the mixture a detector estimates.
@@ -165,7 +164,7 @@ fn train_detector(
     let commit = git_commit();
 
     let resumed = if options.resume { checkpoint::latest(&run)? } else { None };
-    let (mut model, mut optimizer, mut state) = match resumed {
+    let (model, optimizer, mut state) = match resumed {
         Some((dir, state)) => {
             let saved = checkpoint::model_file(&dir)?.vad_config()?;
             if saved != model_config {
@@ -185,7 +184,7 @@ fn train_detector(
     };
     if state.iteration >= config.training.iterations && exported.exists() {
         let model = ModelFile::read(&exported)?.vad(&inference_device)?.0;
-        let validation = open_validation(config)?;
+        let validation = ValidationSet::for_training(&config.data)?;
         tracing::info!("{}: already trained", exported.display());
         return Ok((exported, validate_detector(&model, source, &validation, &inference_device)));
     }
@@ -193,7 +192,7 @@ fn train_detector(
 
     let data = TrainingData::open(&config.data.train)?;
     let augmenter = Augmenter::new(config.augment.clone(), MODEL_SAMPLE_RATE)?;
-    let validation = open_validation(config)?;
+    let validation = ValidationSet::for_training(&config.data)?;
     let trained_on: Vec<String> = data.datasets.iter().map(|(_, w, l)| format!("{l} (weight {w})")).collect();
     tracing::info!(
         "training the {} detector ({} parameters) on {:.2} h of audio",
@@ -201,107 +200,22 @@ fn train_detector(
         model.num_params(),
         data.hours()
     );
-    let mut rng = state.rng()?;
-    let total = config.training.iterations;
-    let bar = progress::bar(total, format!("{} detector", source.name()), "it");
-    bar.set_position(state.iteration);
-    let mut steps_this_run = 0;
-    let mut since_log = (0.0f64, 0u64, Instant::now());
-    let metadata = |iterations: u64, v: Option<DetectorValidation>| ModelMetadata {
-        trained_on: trained_on.join(", "),
-        iterations,
-        test_set: v
-            .map(|v| {
-                format!(
-                    "validation: {} songs of {}: cross-entropy {:.4}, frame accuracy {:.3}",
-                    validation.songs.len(),
-                    config.data.validation.display(),
-                    v.loss,
-                    v.accuracy
-                )
-            })
-            .unwrap_or_default(),
-        git_commit: commit.clone(),
-        training_config: toml::to_string_pretty(config).unwrap_or_default(),
-        notes: format!(
-            "{} voice-activity detector (energy ratio of the {} over the mixture)",
-            source.name(),
-            source.name()
-        ),
-        ..Default::default()
+    let mut learner = DetectorLearner {
+        model: Some(model),
+        optimizer,
+        source,
+        device,
+        inference_device: inference_device.clone(),
+        validation,
+        config,
+        model_config,
+        trained_on,
+        commit,
     };
-    while state.iteration < total {
-        if options.stop_after.is_some_and(|n| steps_this_run >= n) {
-            break;
-        }
-        let it = state.iteration;
-        let batch = with_lone_sources(data.batch(&augmenter, config.training.batch_size, &mut rng), &mut rng);
-        let lr = config.optimizer.learning_rate(it);
-        let loss = batch_loss(&model, &batch, source, &device);
-        let loss_value = loss.clone().into_scalar::<f32>() as f64;
-        if !loss_value.is_finite() {
-            bail!("the loss became {loss_value} at iteration {it}; the last checkpoint is intact");
-        }
-        let grads = GradientsParams::from_grads(loss.backward(), &model);
-        model = optimizer.step(lr, model, grads);
-        state.iteration += 1;
-        steps_this_run += 1;
-        state.store_rng(&rng);
-        bar.set_position(state.iteration);
-        since_log.0 += loss_value;
-        since_log.1 += 1;
-        if state.iteration % config.training.log_every == 0 || state.iteration == total {
-            let seconds = since_log.2.elapsed().as_secs_f64() / since_log.1 as f64;
-            let loss = since_log.0 / since_log.1 as f64;
-            bar.set_message(format!("{} detector: loss {loss:.4}", source.name()));
-            metrics::append(
-                &run,
-                &MetricsRecord::Train {
-                    iteration: state.iteration,
-                    loss,
-                    learning_rate: lr,
-                    examples_per_second: config.training.batch_size as f64 / seconds,
-                    seconds_per_iteration: seconds,
-                },
-            )?;
-            since_log = (0.0, 0, Instant::now());
-        }
-        if state.iteration % config.training.validate_every == 0 || state.iteration == total {
-            let result = validate_detector(&model.valid(), source, &validation, &inference_device);
-            tracing::info!(
-                "{} detector, iteration {}: validation cross-entropy {:.4}, frame accuracy {:.3}",
-                source.name(),
-                state.iteration,
-                result.loss,
-                result.accuracy
-            );
-            metrics::append(
-                &run,
-                &MetricsRecord::DetectorValidation {
-                    iteration: state.iteration,
-                    loss: result.loss,
-                    accuracy: result.accuracy,
-                },
-            )?;
-            // The detector's "best" is its lowest validation loss; stored negated in the
-            // state's best-score slot (higher is better there).
-            let score = -result.loss;
-            if score.is_finite() && state.best_mean_sdr.is_none_or(|b| score > b) {
-                state.best_mean_sdr = Some(score);
-                state.best_iteration = Some(state.iteration);
-                let meta = metadata(state.iteration, Some(result));
-                save_vad(&run.join("best.safetensors"), &model.valid(), &model_config, source.kind(), &meta)?;
-            }
-            if let Err(e) = metrics::plot(&run) {
-                tracing::warn!("plotting failed: {e:#}");
-            }
-        }
-        if state.iteration % config.training.checkpoint_every == 0 || state.iteration == total {
-            let meta = metadata(state.iteration, None);
-            checkpoint::save(&run, &model.valid(), source.kind(), &model_config, &meta, &optimizer, &state)?;
-        }
-    }
-    bar.finish_and_clear();
+    let settings =
+        LoopSettings { training: &config.training, schedule: &config.optimizer, stop_after: options.stop_after };
+    run_loop::run(&run, &mut learner, &data, &augmenter, &mut state, settings)?;
+    let (validation, total) = (learner.validation, config.training.iterations);
     if state.iteration < total {
         bail!("stopped at iteration {} of {total}", state.iteration);
     }
@@ -313,21 +227,100 @@ fn train_detector(
     Ok((exported.clone(), validate_detector(&model, source, &validation, &inference_device)))
 }
 
-fn open_validation(config: &VadTrainConfig) -> Result<ValidationSet> {
-    let set = ValidationSet::open(
-        &config.data.validation,
-        &config.data.validation_splits,
-        config.data.validation_songs,
-        config.data.validation_seconds,
-    )?;
-    if set.songs.is_empty() {
-        bail!(
-            "{}: no validation songs in splits {:?}",
-            config.data.validation.display(),
-            config.data.validation_splits
-        );
+/// A detector as the training loop sees it: soft cross-entropy with Adam, validated by the
+/// same loss on whole songs.
+struct DetectorLearner<'a> {
+    /// Always present between steps (burn's optimiser step takes the model by value).
+    model: Option<VocalActivityDetector>,
+    optimizer: ModuleOptimizer,
+    source: DetectedSource,
+    device: Device,
+    inference_device: Device,
+    validation: ValidationSet,
+    config: &'a VadTrainConfig,
+    model_config: VadConfig,
+    trained_on: Vec<String>,
+    commit: String,
+}
+
+impl DetectorLearner<'_> {
+    fn model(&self) -> &VocalActivityDetector {
+        self.model.as_ref().expect("the model is present between steps")
     }
-    Ok(set)
+
+    fn metadata(&self, iterations: u64, v: Option<&DetectorValidation>) -> ModelMetadata {
+        let name = self.source.name();
+        ModelMetadata {
+            trained_on: self.trained_on.join(", "),
+            iterations,
+            test_set: v
+                .map(|v| {
+                    format!(
+                        "validation: {} songs of {}: cross-entropy {:.4}, frame accuracy {:.3}",
+                        self.validation.songs.len(),
+                        self.config.data.validation.display(),
+                        v.loss,
+                        v.accuracy
+                    )
+                })
+                .unwrap_or_default(),
+            git_commit: self.commit.clone(),
+            training_config: toml::to_string_pretty(self.config).unwrap_or_default(),
+            notes: format!("{name} voice-activity detector (energy ratio of the {name} over the mixture)"),
+            ..Default::default()
+        }
+    }
+}
+
+impl Learner for DetectorLearner<'_> {
+    type Validation = DetectorValidation;
+
+    fn label(&self) -> String {
+        format!("{} detector", self.source.name())
+    }
+
+    fn prepare(&self, batch: Batch, rng: &mut ChaCha8Rng) -> Batch {
+        with_lone_sources(batch, rng)
+    }
+
+    fn step(&mut self, batch: &Batch, learning_rate: f64) -> f64 {
+        let model = self.model.take().expect("the model is present between steps");
+        let loss = batch_loss(&model, batch, self.source, &self.device);
+        let value = loss.clone().into_scalar::<f32>() as f64;
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        self.model = Some(self.optimizer.step(learning_rate, model, grads));
+        value
+    }
+
+    fn validate(&self) -> DetectorValidation {
+        validate_detector(&self.model().valid(), self.source, &self.validation, &self.inference_device)
+    }
+
+    /// The negated validation cross-entropy: the best detector has the lowest loss.
+    fn score(v: &DetectorValidation) -> f64 {
+        -v.loss
+    }
+
+    fn record(iteration: u64, v: &DetectorValidation) -> MetricsRecord {
+        MetricsRecord::DetectorValidation { iteration, loss: v.loss, accuracy: v.accuracy }
+    }
+
+    fn describe(v: &DetectorValidation) -> String {
+        format!("validation cross-entropy {:.4}, frame accuracy {:.3}", v.loss, v.accuracy)
+    }
+
+    fn save_best(&self, run: &Path, iteration: u64, v: &DetectorValidation) -> Result<()> {
+        let meta = self.metadata(iteration, Some(v));
+        save_vad(&run.join("best.safetensors"), &self.model().valid(), &self.model_config, self.source.kind(), &meta)?;
+        Ok(())
+    }
+
+    fn save_checkpoint(&self, run: &Path, state: &TrainingState) -> Result<()> {
+        let meta = self.metadata(state.iteration, None);
+        let model = self.model().valid();
+        checkpoint::save(run, &model, self.source.kind(), &self.model_config, &meta, &self.optimizer, state)?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]
