@@ -8,6 +8,7 @@ use common::make_cache;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use svs_core::ModelFile;
+use svs_train::config_file::ConfigFile;
 use svs_train::data::Split;
 use svs_train::training::TrainOptions;
 use svs_train::vad::trainer::DetectedSource;

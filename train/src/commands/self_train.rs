@@ -2,6 +2,7 @@
 //! noisy self-training pipeline (prepare, teacher, detectors, labels, filter, student,
 //! evaluation, report), resumable stage by stage: run the same command again after a kill.
 
+use crate::config_file::ConfigFile;
 use crate::selftrain::config::SelfTrainConfig;
 use crate::selftrain::pipeline::{PipelineOptions, run as run_pipeline};
 use anyhow::{Context, Result};

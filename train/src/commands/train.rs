@@ -1,5 +1,6 @@
 //! `svs train --config FILE [--resume | --init MODEL] [--backend cuda|wgpu|cpu] [--devices 0,1]`.
 
+use crate::config_file::ConfigFile;
 use crate::training::{TrainConfig, TrainOptions, train};
 use anyhow::{Context, Result};
 use clap::Args;

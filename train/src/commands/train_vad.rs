@@ -1,6 +1,7 @@
 //! `svs train-vad --config FILE [--resume] [--backend cpu|wgpu|cuda] [--device N]`: trains the
 //! vocal and the accompaniment voice-activity detectors and exports both as model files.
 
+use crate::config_file::ConfigFile;
 use crate::training::TrainOptions;
 use crate::vad::{VadTrainConfig, train_detectors};
 use anyhow::{Context, Result};

@@ -2,12 +2,13 @@
 //! are errors that name the key. See configs/self-train-*.toml.
 
 use crate::augment::AugmentConfig;
+use crate::config_file::{ConfigFile, InvalidConfig};
 use crate::data::{DatasetKind, Split};
-use crate::training::config::{ConfigError, LossSection, ModelSection, TrainingSection};
+use crate::training::config::{LossSection, ModelSection, TrainingSection};
 use crate::training::schedule::ScheduleConfig;
 use crate::vad::config::DetectorSection;
 use serde::{Deserialize, Serialize};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -173,43 +174,37 @@ impl Default for FilterSection {
     }
 }
 
-impl SelfTrainConfig {
-    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
-        let text =
-            std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
-        Self::from_toml(&text, path)
-    }
-
-    pub fn from_toml(text: &str, path: &Path) -> Result<Self, ConfigError> {
-        let config: Self =
-            toml::from_str(text).map_err(|e| ConfigError::Parse { path: path.to_owned(), message: e.to_string() })?;
-        config.validate().map_err(|message| ConfigError::Invalid { path: path.to_owned(), message })?;
-        Ok(config)
-    }
-
-    pub fn validate(&self) -> Result<(), String> {
+impl ConfigFile for SelfTrainConfig {
+    fn validate(&self) -> Result<(), InvalidConfig> {
         if self.labeled.is_empty() {
-            return Err("at least one [[labeled]] corpus is needed".into());
+            return Err(InvalidConfig::new("labeled", "at least one [[labeled]] corpus is needed"));
         }
         if self.rounds == 0 {
-            return Err("rounds must be at least 1".into());
+            return Err(InvalidConfig::new("rounds", "must be at least 1"));
         }
         for (name, stage) in [("teacher", &self.teacher), ("student", &self.student.separator())] {
-            stage.training.validate().map_err(|e| format!("{name}.{e}"))?;
-            stage.optimizer.validate().map_err(|e| format!("{name}.{e}"))?;
-            stage.augment.validate(svs_core::MODEL_SAMPLE_RATE).map_err(|e| format!("{name}.augment: {e}"))?;
+            stage.training.validate().map_err(|e| e.within(name))?;
+            stage.optimizer.validate().map_err(|e| e.within(name))?;
+            stage
+                .augment
+                .validate(svs_core::MODEL_SAMPLE_RATE)
+                .map_err(|e| InvalidConfig::new(format!("{name}.augment"), e.to_string()))?;
         }
-        self.vad.training.validate().map_err(|e| format!("vad.{e}"))?;
-        self.vad.detector.resolve().validate().map_err(|e| format!("vad.detector: {e}"))?;
+        self.vad.training.validate().map_err(|e| e.within("vad"))?;
+        self.vad.detector.resolve().validate().map_err(|e| InvalidConfig::new("vad.detector", e.to_string()))?;
         if !(0.0..1.0).contains(&self.filter.threshold) {
-            return Err(format!("filter.threshold must be in [0, 1), got {}", self.filter.threshold));
+            let reason = format!("must be in [0, 1), got {}", self.filter.threshold);
+            return Err(InvalidConfig::new("filter.threshold", reason));
         }
         if !(self.filter.keep_top > 0.0 && self.filter.keep_top <= 1.0) {
-            return Err(format!("filter.keep_top must be in (0, 1], got {}", self.filter.keep_top));
+            let reason = format!("must be in (0, 1], got {}", self.filter.keep_top);
+            return Err(InvalidConfig::new("filter.keep_top", reason));
         }
-        for w in [self.student.labeled_weight, self.student.pseudo_label_weight] {
+        for (key, w) in
+            [("labeled_weight", self.student.labeled_weight), ("pseudo_label_weight", self.student.pseudo_label_weight)]
+        {
             if !(w > 0.0 && w.is_finite()) {
-                return Err(format!("student weights must be positive, got {w}"));
+                return Err(InvalidConfig::new(format!("student.{key}"), format!("must be positive, got {w}")));
             }
         }
         Ok(())
@@ -219,6 +214,7 @@ impl SelfTrainConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     #[test]
     fn the_shipped_configs_parse() {

@@ -2,6 +2,7 @@
 
 use super::schedule::ScheduleConfig;
 use crate::augment::AugmentConfig;
+use crate::config_file::{ConfigFile, InvalidConfig};
 use crate::data::Split;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -140,24 +141,42 @@ fn ten() -> u64 {
 }
 
 impl TrainingSection {
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), InvalidConfig> {
         if self.batch_size == 0 {
-            return Err("training.batch_size must be at least 1".into());
+            return Err(InvalidConfig::new("training.batch_size", "must be at least 1"));
         }
-        if self.validate_every == 0 || self.checkpoint_every == 0 || self.log_every == 0 {
-            return Err("training.validate_every, checkpoint_every and log_every must be at least 1".into());
+        for (key, every) in [
+            ("validate_every", self.validate_every),
+            ("checkpoint_every", self.checkpoint_every),
+            ("log_every", self.log_every),
+        ] {
+            if every == 0 {
+                return Err(InvalidConfig::new(format!("training.{key}"), "must be at least 1"));
+            }
+        }
+        Ok(())
+    }
+
+    /// As [`Self::validate`], and `output_dir` must be set (`svs train`, `svs train-vad`).
+    pub fn validate_with_output(&self) -> Result<(), InvalidConfig> {
+        self.validate()?;
+        if self.output_dir.as_os_str().is_empty() {
+            return Err(InvalidConfig::new("training.output_dir", "is required"));
         }
         Ok(())
     }
 }
 
 impl DataSection {
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), InvalidConfig> {
         if self.train.is_empty() {
-            return Err("data.train needs at least one dataset".into());
+            return Err(InvalidConfig::new("data.train", "needs at least one dataset"));
         }
         if let Some(bad) = self.train.iter().find(|d| !(d.weight > 0.0 && d.weight.is_finite())) {
-            return Err(format!("data.train weight of {} must be positive", bad.cache.display()));
+            return Err(InvalidConfig::new(
+                "data.train.weight",
+                format!("must be positive, got {} for {}", bad.weight, bad.cache.display()),
+            ));
         }
         Ok(())
     }
@@ -177,51 +196,22 @@ pub fn fix_relative_paths(data: &mut DataSection, base: &Path) {
     fix(&mut data.validation);
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("{path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
-    #[error("{path}: {message}")]
-    Parse { path: PathBuf, message: String },
-    #[error("{path}: invalid setting: {message}")]
-    Invalid { path: PathBuf, message: String },
-}
-
-impl TrainConfig {
-    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
-        let text =
-            std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
-        let config = Self::from_toml(&text, path)?;
-        Ok(config.relative_to(path.parent().unwrap_or(Path::new("."))))
-    }
-
-    /// Parses and validates; `path` only names the file in messages.
-    pub fn from_toml(text: &str, path: &Path) -> Result<Self, ConfigError> {
-        let config: TrainConfig =
-            toml::from_str(text).map_err(|e| ConfigError::Parse { path: path.to_owned(), message: e.to_string() })?;
-        config.validate().map_err(|message| ConfigError::Invalid { path: path.to_owned(), message })?;
-        Ok(config)
+impl ConfigFile for TrainConfig {
+    fn validate(&self) -> Result<(), InvalidConfig> {
+        self.training.validate_with_output()?;
+        self.data.validate()?;
+        self.optimizer.validate()?;
+        self.augment.validate(svs_core::MODEL_SAMPLE_RATE).map_err(|e| InvalidConfig::new("augment", e.to_string()))?;
+        let levels = self.model.resolve().levels;
+        if levels == 0 || levels > 8 {
+            return Err(InvalidConfig::new("model.levels", format!("must be 1 to 8, got {levels}")));
+        }
+        Ok(())
     }
 
     /// See [`fix_relative_paths`].
-    fn relative_to(mut self, base: &Path) -> Self {
+    fn resolve_paths(&mut self, base: &Path) {
         fix_relative_paths(&mut self.data, base);
-        self
-    }
-
-    pub fn validate(&self) -> Result<(), String> {
-        self.training.validate()?;
-        if self.training.output_dir.as_os_str().is_empty() {
-            return Err("training.output_dir is required".into());
-        }
-        self.data.validate()?;
-        self.optimizer.validate()?;
-        self.augment.validate(svs_core::MODEL_SAMPLE_RATE).map_err(|e| e.to_string())?;
-        let levels = self.model.resolve().levels;
-        if levels == 0 || levels > 8 {
-            return Err(format!("model.levels must be 1 to 8, got {levels}"));
-        }
-        Ok(())
     }
 }
 
@@ -242,6 +232,17 @@ validate_every = 5
 checkpoint_every = 5
 output_dir = "runs/x"
 "#;
+
+    #[test]
+    fn invalid_values_name_their_key() {
+        let bad = MINIMAL.replace("validate_every = 5", "validate_every = 0");
+        match TrainConfig::from_toml(&bad, Path::new("t.toml")) {
+            Err(crate::config_file::ConfigError::Invalid { invalid, .. }) => {
+                assert_eq!(invalid.key, "training.validate_every")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 
     #[test]
     fn minimal_config_gets_the_papers_defaults() {

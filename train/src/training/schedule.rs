@@ -1,6 +1,7 @@
 //! The paper's learning-rate schedule (Sec. 3.3): start at 1e-4 and halve every 100k
 //! iterations until the rate is no greater than 1e-6, then keep it there.
 
+use crate::config_file::InvalidConfig;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -32,12 +33,15 @@ impl ScheduleConfig {
         lr
     }
 
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), InvalidConfig> {
         if !(self.learning_rate > 0.0 && self.learning_rate.is_finite()) {
-            return Err(format!("optimizer.learning_rate must be positive, got {}", self.learning_rate));
+            return Err(InvalidConfig::new(
+                "optimizer.learning_rate",
+                format!("must be positive, got {}", self.learning_rate),
+            ));
         }
         if self.halve_every == 0 {
-            return Err("optimizer.halve_every must be at least 1".into());
+            return Err(InvalidConfig::new("optimizer.halve_every", "must be at least 1"));
         }
         Ok(())
     }

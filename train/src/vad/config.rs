@@ -2,7 +2,8 @@
 //! augmentation, optimiser and training sections as a separator's configuration.
 
 use crate::augment::AugmentConfig;
-use crate::training::config::{ConfigError, DataSection, TrainingSection, fix_relative_paths};
+use crate::config_file::{ConfigFile, InvalidConfig};
+use crate::training::config::{DataSection, TrainingSection, fix_relative_paths};
 use crate::training::schedule::ScheduleConfig;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -42,31 +43,17 @@ impl DetectorSection {
     }
 }
 
-impl VadTrainConfig {
-    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
-        let text =
-            std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
-        let mut config = Self::from_toml(&text, path)?;
-        fix_relative_paths(&mut config.data, path.parent().unwrap_or(Path::new(".")));
-        Ok(config)
-    }
-
-    pub fn from_toml(text: &str, path: &Path) -> Result<Self, ConfigError> {
-        let config: Self =
-            toml::from_str(text).map_err(|e| ConfigError::Parse { path: path.to_owned(), message: e.to_string() })?;
-        config.validate().map_err(|message| ConfigError::Invalid { path: path.to_owned(), message })?;
-        Ok(config)
-    }
-
-    pub fn validate(&self) -> Result<(), String> {
-        self.detector.resolve().validate().map_err(|e| format!("detector: {e}"))?;
-        self.training.validate()?;
-        if self.training.output_dir.as_os_str().is_empty() {
-            return Err("training.output_dir is required".into());
-        }
+impl ConfigFile for VadTrainConfig {
+    fn validate(&self) -> Result<(), InvalidConfig> {
+        self.detector.resolve().validate().map_err(|e| InvalidConfig::new("detector", e.to_string()))?;
+        self.training.validate_with_output()?;
         self.data.validate()?;
         self.optimizer.validate()?;
-        self.augment.validate(svs_core::MODEL_SAMPLE_RATE).map_err(|e| e.to_string())
+        self.augment.validate(svs_core::MODEL_SAMPLE_RATE).map_err(|e| InvalidConfig::new("augment", e.to_string()))
+    }
+
+    fn resolve_paths(&mut self, base: &Path) {
+        fix_relative_paths(&mut self.data, base);
     }
 }
 
@@ -85,6 +72,13 @@ validate_every = 5
 checkpoint_every = 5
 output_dir = "runs/vad"
 "#;
+
+    #[test]
+    fn the_shipped_config_parses() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs/vad-cpu-synthetic.toml");
+        let c = VadTrainConfig::from_file(&path).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.detector.channels, vec![8, 16, 16]);
+    }
 
     #[test]
     fn defaults_and_errors() {

@@ -1,6 +1,7 @@
 //! Fixtures shared by the training tests.
 
 use std::path::Path;
+use svs_train::config_file::ConfigFile;
 use svs_train::data::cache::write_song;
 use svs_train::data::{AudioRef, DatasetKind, Song, SongSources, Split};
 
