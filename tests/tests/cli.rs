@@ -241,7 +241,30 @@ fn eval_reports_known_sdr_and_names_broken_tracks() {
     let sdr = report["summary"]["sdr_vocals"].as_f64().unwrap();
     assert!((sdr - 10.0).abs() < 0.5, "SDR {sdr} dB, expected about 10");
     assert_eq!(report["tracks"].as_array().unwrap().len(), 2);
-    assert!(report["tracks"][0]["framewise"]["sdr"][0].as_array().unwrap().len() == 4);
+    for source in ["vocals", "accompaniment"] {
+        assert_eq!(report["tracks"][0]["framewise"][source]["sdr"].as_array().unwrap().len(), 4, "{source}");
+    }
+
+    // museval's layout: one file per track, frames named by metric.
+    let museval = tmp.path().join("museval");
+    let out = svs()
+        .args(["eval", "--references"])
+        .arg(&refs)
+        .arg("--estimates")
+        .arg(&ests)
+        .arg("--json")
+        .arg(&museval)
+        .args(["--format", "museval"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let track: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(museval.join("a.json")).unwrap()).unwrap();
+    assert_eq!(track["targets"][0]["name"], "vocals");
+    let frames = track["targets"][0]["frames"].as_array().unwrap();
+    assert_eq!(frames.len(), 4);
+    let frame_sdr = frames[1]["metrics"]["SDR"].as_f64().unwrap();
+    assert!((frame_sdr - 10.0).abs() < 1.0, "frame SDR {frame_sdr}");
 
     // A missing estimate: named, the other track still evaluated, exit code non-zero.
     std::fs::remove_file(ests.join("b").join("vocals.wav")).unwrap();

@@ -3,8 +3,7 @@
 //! fraction of poor-quality frames, keeps the best, and draws the paper's Figure 2.
 
 use crate::data::DatasetKind;
-use crate::selftrain::figure::{Series, poor_frame_histogram};
-use crate::selftrain::filter::{FilterSummary, VadFilter, assess_corpus, filter_labels};
+use crate::selftrain::filter::{FigureCorpus, VadFilter, filter_and_plot};
 use anyhow::{Context, Result};
 use clap::Args;
 use std::path::{Path, PathBuf};
@@ -46,26 +45,6 @@ pub struct FilterArgs {
     pub device: usize,
 }
 
-/// Figure 2's other corpora: (name, dataset layout, root).
-pub type FigureCorpus<'a> = (&'a str, DatasetKind, &'a Path);
-
-/// Filters, then draws Figure 2 with the given extra corpora.
-pub fn filter_and_plot(filter: &VadFilter, args: &FilterArgs, corpora: &[FigureCorpus]) -> Result<FilterSummary> {
-    let summary = filter_labels(filter, &args.labels, args.keep_top, &args.out)?;
-    let mut series = Vec::new();
-    for (name, kind, root) in corpora {
-        let songs = assess_corpus(filter, *kind, root)?;
-        series.push(Series { name: (*name).into(), counts: songs.iter().map(|q| q.poor_frames).collect() });
-    }
-    series.insert(
-        corpora.len().min(1),
-        Series { name: "self-labeled".into(), counts: summary.ranking.iter().map(|q| q.poor_frames).collect() },
-    );
-    let figure = args.out.join("figure2");
-    poor_frame_histogram(&figure, &format!("Poor-quality frames per song (threshold {})", args.threshold), &series)?;
-    Ok(summary)
-}
-
 pub fn run(args: FilterArgs) -> Result<()> {
     let device = args.backend.device(args.device)?;
     let read = |p: &Path| ModelFile::read(p).with_context(|| format!("loading detector {}", p.display()));
@@ -77,7 +56,7 @@ pub fn run(args: FilterArgs) -> Result<()> {
     if let Some(root) = &args.labeled_corpus {
         corpora.push(("labeled", args.labeled_dataset, root));
     }
-    let summary = filter_and_plot(&filter, &args, &corpora)?;
+    let summary = filter_and_plot(&filter, &args.labels, args.keep_top, &args.out, &corpora)?;
     println!(
         "{}: kept {} of {} songs (top {:.0}%, threshold {}); ranking.csv, kept.txt, kept/, figure2.png/.svg",
         args.out.display(),

@@ -5,6 +5,7 @@
 
 pub mod cache;
 pub mod loaders;
+pub mod prepare;
 pub mod song;
 
 pub use cache::{CacheError, SegmentCache};

@@ -23,7 +23,10 @@ mod fft;
 mod kernels;
 mod median;
 mod projection;
+pub mod protocol;
+pub mod report;
 mod signals;
+mod stems;
 mod toeplitz;
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 //! exceeds the threshold is a "poor quality frame". Songs with a smaller fraction of poor
 //! frames are better; the best `keep_top` fraction is kept (the paper's best: 25%).
 
+use super::figure::{Series, poor_frame_histogram};
 use super::label::{LabelRecord, finished_songs};
 use crate::data::song::{AudioRef, load_ref};
 use crate::data::{DatasetKind, list_songs, load_song};
@@ -53,6 +54,11 @@ impl VadFilter {
             threshold,
             device: device.clone(),
         })
+    }
+
+    /// A frame is poor when either detected energy ratio exceeds this.
+    pub fn threshold(&self) -> f32 {
+        self.threshold
     }
 
     /// Counts the poor-quality frames of a (vocal part, accompaniment part) pair at 16 kHz mono:
@@ -200,4 +206,32 @@ mod tests {
         assert_eq!(kept_count(0, 0.5), 0);
         assert_eq!(kept_count(7, 1.0), 7);
     }
+}
+
+/// Figure 2's other corpora: (name, dataset layout, root).
+pub type FigureCorpus<'a> = (&'a str, DatasetKind, &'a Path);
+
+/// Filters the pseudo-labels in `labels` into `out` (as [`filter_labels`]), then draws the
+/// paper's Figure 2 there (`figure2.png`/`.svg`): the self-labeled songs' poor-frame counts
+/// beside those of `corpora` (the raw unlabeled and the labeled corpus).
+pub fn filter_and_plot(
+    filter: &VadFilter,
+    labels: &Path,
+    keep_top: f64,
+    out: &Path,
+    corpora: &[FigureCorpus],
+) -> Result<FilterSummary> {
+    let summary = filter_labels(filter, labels, keep_top, out)?;
+    let mut series = Vec::new();
+    for (name, kind, root) in corpora {
+        let songs = assess_corpus(filter, *kind, root)?;
+        series.push(Series { name: (*name).into(), counts: songs.iter().map(|q| q.poor_frames).collect() });
+    }
+    series.insert(
+        corpora.len().min(1),
+        Series { name: "self-labeled".into(), counts: summary.ranking.iter().map(|q| q.poor_frames).collect() },
+    );
+    let title = format!("Poor-quality frames per song (threshold {})", filter.threshold());
+    poor_frame_histogram(&out.join("figure2"), &title, &series)?;
+    Ok(summary)
 }

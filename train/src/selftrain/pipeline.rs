@@ -20,15 +20,17 @@
 
 use super::config::{CorpusSection, SelfTrainConfig, SeparatorStage};
 use super::filter::VadFilter;
+use super::filter::{FigureCorpus, filter_and_plot};
 use super::label::label_corpus;
 use super::report::{self, ReportRow};
 use super::shard::Shard;
-use crate::commands::eval::{EvalArgs, Summary};
-use crate::commands::filter::{FigureCorpus, FilterArgs, filter_and_plot};
-use crate::commands::prepare::PrepareArgs;
-use crate::commands::synth::{SynthArgs, SynthKind};
+use crate::config_file::ConfigFile;
 use crate::data::Split;
 use crate::data::cache::safe_name;
+use crate::data::prepare::PrepareOptions;
+use crate::eval::protocol::{DatasetEvaluation, Summary, evaluate_dataset};
+use crate::eval::report::{JsonFormat, write_json};
+use crate::synth::corpus::{CorpusOptions, SynthKind, write_corpus};
 use crate::training::checkpoint;
 use crate::training::config::{DataSection, DatasetEntry, TrainConfig};
 use crate::training::{TrainOptions, train};
@@ -91,7 +93,7 @@ pub fn run(config: &SelfTrainConfig, options: &PipelineOptions) -> Result<PathBu
             (&synth.validation, SynthKind::Labeled),
             (&synth.unlabeled, SynthKind::Damp),
         ] {
-            crate::commands::synth::run(SynthArgs {
+            write_corpus(&CorpusOptions {
                 out: corpus.out.clone(),
                 songs: corpus.songs,
                 test_songs: corpus.test_songs,
@@ -190,27 +192,13 @@ pub fn run(config: &SelfTrainConfig, options: &PipelineOptions) -> Result<PathBu
 
         stage(&format!("round {round}: filtering"));
         let filter_dir = dir.join("filter");
-        let filter_args = FilterArgs {
-            vad_vocal: DetectedSource::Vocals.model_path(&vad_dir),
-            vad_accomp: DetectedSource::Accompaniment.model_path(&vad_dir),
-            labels: labels.clone(),
-            threshold: config.filter.threshold,
-            keep_top: config.filter.keep_top,
-            out: filter_dir.clone(),
-            raw_corpus: None,
-            raw_dataset: config.unlabeled.dataset,
-            labeled_corpus: None,
-            labeled_dataset: config.labeled[0].dataset,
-            backend: options.backend,
-            device: *options.devices.first().unwrap_or(&0),
-        };
         let corpora: Vec<FigureCorpus> = vec![
             ("raw", config.unlabeled.dataset, &config.unlabeled.root),
             ("labeled", config.labeled[0].dataset, &config.labeled[0].root),
         ];
         // Filtering is cheap next to training; it is simply redone on resume (the labels, and
         // so its result, are unchanged).
-        let kept = filter_and_plot(&filter, &filter_args, &corpora)?;
+        let kept = filter_and_plot(&filter, &labels, config.filter.keep_top, &filter_dir, &corpora)?;
         if round == 1 {
             figure2 = Some(filter_dir.join("figure2.png"));
         }
@@ -219,12 +207,13 @@ pub fn run(config: &SelfTrainConfig, options: &PipelineOptions) -> Result<PathBu
         // The cache is rebuilt from the kept folder so it holds exactly the kept songs.
         if !pseudo_cache.join("manifest.json").exists() || !same_songs(&pseudo_cache, &kept.kept_dir)? {
             let _ = std::fs::remove_dir_all(&pseudo_cache);
-            crate::commands::prepare::run(PrepareArgs {
+            crate::data::prepare::prepare(&PrepareOptions {
                 dataset: crate::data::DatasetKind::Paired,
                 root: kept.kept_dir.clone(),
                 out: pseudo_cache.clone(),
                 jobs: Some(options.jobs).filter(|&j| j > 0),
-            })?;
+            })?
+            .require_complete()?;
         }
 
         stage(&format!("round {round}: student"));
@@ -319,13 +308,15 @@ fn train_options(options: &PipelineOptions, resume: bool) -> TrainOptions {
 /// Prepares a corpus's cache under `<out>/data/` (resumable; songs already cached are skipped).
 fn prepare(out: &Path, corpus: &CorpusSection, options: &PipelineOptions) -> Result<PathBuf> {
     let cache = out.join("data").join(safe_name(&format!("{:?}-{}", corpus.dataset, corpus.root.display())));
-    crate::commands::prepare::run(PrepareArgs {
+    let summary = crate::data::prepare::prepare(&PrepareOptions {
         dataset: corpus.dataset,
         root: corpus.root.clone(),
         out: cache.clone(),
         jobs: Some(options.jobs).filter(|&j| j > 0),
     })
     .with_context(|| format!("preparing {}", corpus.root.display()))?;
+    tracing::info!("{}: {} songs, {:.2} hours", cache.display(), summary.songs, summary.hours);
+    summary.require_complete().with_context(|| format!("preparing {}", corpus.root.display()))?;
     Ok(cache)
 }
 
@@ -383,23 +374,20 @@ fn evaluate(out: &Path, test: &CorpusSection, model: &Trained, options: &Pipelin
     let json = out.join("eval").join(format!("{name}.json"));
     std::fs::create_dir_all(out.join("eval"))?;
     let split = test.splits.first().copied().unwrap_or(Split::Test);
-    crate::commands::eval::run(EvalArgs {
-        references: None,
-        estimates: None,
-        dataset: Some(test.dataset),
-        root: Some(test.root.clone()),
-        model: Some(model.model.clone()),
+    let evaluation = evaluate_dataset(&DatasetEvaluation {
+        dataset: test.dataset,
+        root: test.root.clone(),
+        model: model.model.clone(),
         split,
         backend: options.backend,
         results: out.join("eval").join(format!("{name}-tracks")),
-        json: Some(json.clone()),
     })?;
-    #[derive(Deserialize)]
-    struct Written {
-        summary: Summary,
+    write_json(&evaluation, &json, JsonFormat::Svs)?;
+    let failed = &evaluation.summary.failed;
+    if !failed.is_empty() {
+        anyhow::bail!("{}: {} test tracks could not be evaluated: {}", model.name, failed.len(), failed.join(", "));
     }
-    let written: Written = serde_json::from_str(&std::fs::read_to_string(&json)?)?;
-    Ok(written.summary)
+    Ok(evaluation.summary)
 }
 
 /// Copies the best model to `final.safetensors` with its test SDR in its metadata.

@@ -3,7 +3,7 @@
 //! unlabeled corpus, top %, vocal / accompaniment / mean SDR on the test songs), and Figure 2.
 
 use super::config::SelfTrainConfig;
-use crate::commands::eval::Summary;
+use crate::eval::protocol::Summary;
 use anyhow::Result;
 use serde::Serialize;
 use std::fmt::Write;

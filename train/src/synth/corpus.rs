@@ -1,0 +1,189 @@
+//! Writing a synthetic corpus to disk in the layouts the real datasets use, so the same
+//! loaders read it (docs/DATASETS.md says what it is for and how far it is from real music).
+//! Songs are written in parallel, each folder under a temporary name renamed into place, so an
+//! interrupted run resumes where it stopped and never leaves a half-written song.
+
+use super::{SongSynthesizer, SynthConfig, SynthSong, damp_pair, default_soundfont_path};
+use crate::progress;
+use anyhow::{Context, Result, bail};
+use clap::ValueEnum;
+use rayon::prelude::*;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use svs_core::AudioBuffer;
+use svs_core::audio::{BitDepth, wav_bytes};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SynthKind {
+    /// Clean stems in the MUSDB18-HQ layout (train/ and test/ folders).
+    Labeled,
+    /// DAMP-VSEP-like karaoke recordings with leakage, and a metadata CSV.
+    Damp,
+    /// Mixed songs only.
+    Mixtures,
+}
+
+/// What corpus to write.
+#[derive(Clone, Debug)]
+pub struct CorpusOptions {
+    pub out: PathBuf,
+    /// Songs (the training split for [`SynthKind::Labeled`]).
+    pub songs: usize,
+    /// Songs of the test split ([`SynthKind::Labeled`] only).
+    pub test_songs: usize,
+    /// The same seed gives the same corpus.
+    pub seed: u64,
+    pub kind: SynthKind,
+    /// Length of each song in seconds.
+    pub seconds: f32,
+    /// General MIDI SoundFont (default: [`default_soundfont_path`]).
+    pub soundfont: Option<PathBuf>,
+}
+
+/// What [`write_corpus`] wrote.
+#[derive(Clone, Debug)]
+pub struct CorpusSummary {
+    pub songs: usize,
+    /// Wall-clock seconds it took (songs already there cost nothing).
+    pub elapsed_seconds: f64,
+}
+
+/// Seed of song `index` of a corpus: kinds and splits draw from disjoint seed ranges, so a
+/// labeled corpus and a DAMP-like corpus made with the same `--seed` share no song.
+fn song_seed(seed: u64, kind: SynthKind, test: bool, index: usize) -> u64 {
+    let stream = match (kind, test) {
+        (SynthKind::Labeled, false) => 1,
+        (SynthKind::Labeled, true) => 2,
+        (SynthKind::Damp, _) => 3,
+        (SynthKind::Mixtures, _) => 4,
+    };
+    seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (stream << 56) ^ index as u64
+}
+
+/// Writes the corpus (resumable: finished songs are kept).
+pub fn write_corpus(args: &CorpusOptions) -> Result<CorpusSummary> {
+    let soundfont =
+        args.soundfont.clone().or_else(default_soundfont_path).context(
+            "no SoundFont found: install Debian's timgm6mb-soundfont (scripts/test does) or pass --soundfont",
+        )?;
+    let config = SynthConfig { duration_seconds: args.seconds, ..SynthConfig::default() };
+    let synth = SongSynthesizer::new(&soundfont, config)?;
+    std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+    let jobs: Vec<(bool, usize)> = (0..args.songs)
+        .map(|i| (false, i))
+        .chain((0..if args.kind == SynthKind::Labeled { args.test_songs } else { 0 }).map(|i| (true, i)))
+        .collect();
+    let bar = progress::bar(jobs.len() as u64, "synthesising", "songs");
+    let start = std::time::Instant::now();
+    let results: Vec<Result<Option<String>>> = jobs
+        .par_iter()
+        .map(|&(test, index)| {
+            let result = write_song(&synth, args, test, index);
+            bar.inc(1);
+            result
+        })
+        .collect();
+    bar.finish_and_clear();
+    let mut rows = Vec::new();
+    for result in results {
+        if let Some(row) = result? {
+            rows.push(row);
+        }
+    }
+    if args.kind == SynthKind::Damp {
+        write_damp_csv(&args.out, &rows)?;
+    }
+    Ok(CorpusSummary { songs: jobs.len(), elapsed_seconds: start.elapsed().as_secs_f64() })
+}
+
+/// Writes one song (skipping it if a previous run finished it); returns its CSV row for DAMP.
+fn write_song(synth: &SongSynthesizer, args: &CorpusOptions, test: bool, index: usize) -> Result<Option<String>> {
+    let seed = song_seed(args.seed, args.kind, test, index);
+    let name = format!("synth-{:04}", index);
+    let rate = synth.config().sample_rate;
+    match args.kind {
+        SynthKind::Labeled => {
+            let dir = args.out.join(if test { "test" } else { "train" }).join(&name);
+            write_folder(&dir, || {
+                let song = synth.song(seed);
+                Ok(vec![
+                    ("mixture.wav", wav(rate, song.mixture())?),
+                    ("vocals.wav", wav(rate, song.vocals)?),
+                    ("drums.wav", wav(rate, song.drums)?),
+                    ("bass.wav", wav(rate, song.bass)?),
+                    ("other.wav", wav(rate, song.other)?),
+                ])
+            })?;
+            Ok(None)
+        }
+        SynthKind::Damp => {
+            let key = format!("synth_{}_{index:05}", args.seed);
+            let dir = args.out.join(&key);
+            // The performance's CSV row lives in its folder too, so a resumed run rebuilds the
+            // metadata CSV with the leak levels of performances finished earlier.
+            write_folder(&dir, || {
+                let song: SynthSong = synth.song(seed);
+                let pair = damp_pair(&song, seed ^ 0xDA3F);
+                let (acc_db, voice_db) = (pair.accompaniment_leak_db, pair.voice_leak_db);
+                let row = format!("{key},{key}/vocal.wav,{key}/background.wav,{acc_db:.2},{voice_db:.2}");
+                Ok(vec![
+                    ("vocal.wav", wav(rate, pair.vocal_track)?),
+                    ("background.wav", wav(rate, pair.background_track)?),
+                    ("metadata-row.csv", row.into_bytes()),
+                ])
+            })?;
+            let row = dir.join("metadata-row.csv");
+            Ok(Some(std::fs::read_to_string(&row).with_context(|| format!("reading {}", row.display()))?))
+        }
+        SynthKind::Mixtures => {
+            let path = args.out.join(format!("{name}.wav"));
+            if !path.exists() {
+                let song = synth.song(seed);
+                write_atomically(&path, &wav(rate, song.mixture())?)?;
+            }
+            Ok(None)
+        }
+    }
+}
+
+fn wav(rate: u32, samples: Vec<f32>) -> Result<Vec<u8>> {
+    // 32-bit float so the stems sum exactly to the mixture.
+    Ok(wav_bytes(&AudioBuffer::new(rate, vec![samples]), BitDepth::Float32)?)
+}
+
+/// Writes the files of a song folder into a temporary folder renamed into place at the end,
+/// so an interrupted run never leaves a half-written song that looks complete.
+fn write_folder(dir: &Path, files: impl FnOnce() -> Result<Vec<(&'static str, Vec<u8>)>>) -> Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let tmp = dir.with_extension("partial");
+    if tmp.exists() {
+        std::fs::remove_dir_all(&tmp).with_context(|| format!("removing {}", tmp.display()))?;
+    }
+    std::fs::create_dir_all(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+    for (name, bytes) in files()? {
+        let path = tmp.join(name);
+        std::fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))?;
+    }
+    std::fs::rename(&tmp, dir).with_context(|| format!("renaming {} to {}", tmp.display(), dir.display()))?;
+    Ok(())
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    svs_core::model_file::write_atomically(path, bytes).with_context(|| format!("writing {}", path.display()))
+}
+
+/// The DAMP-VSEP-style metadata CSV (the columns our DAMP loader reads, plus the leak levels).
+fn write_damp_csv(out: &Path, rows: &[String]) -> Result<()> {
+    if rows.is_empty() {
+        bail!("no performances written");
+    }
+    let path = out.join("vsep_metadata.csv");
+    let mut file = std::fs::File::create(&path).with_context(|| format!("writing {}", path.display()))?;
+    writeln!(file, "perf_key,vocal_path,background_path,accompaniment_leak_db,voice_leak_db")?;
+    for row in rows {
+        writeln!(file, "{row}")?;
+    }
+    Ok(())
+}
