@@ -7,23 +7,8 @@ pub const MIN_DB: f32 = -60.0;
 pub const MAX_DB: f32 = 12.0;
 
 /// dB to linear gain, with `MIN_DB` and below meaning silence (so the slider reaches -inf).
-pub fn db_to_gain(db: f32) -> f32 {
-    if db <= MIN_DB { 0.0 } else { 10f32.powf(db / 20.0) }
-}
-
-/// The linear gains of (vocals, accompaniment) after solo and mute, DAW-mixer style: a muted stem
-/// is silent; when any stem is soloed only soloed stems are heard; mute wins over solo.
-pub fn stem_gains(vocals: StemControl, accompaniment: StemControl) -> (f32, f32) {
-    let any_solo = vocals.solo || accompaniment.solo;
-    let gain = |s: StemControl| if s.mute || (any_solo && !s.solo) { 0.0 } else { db_to_gain(s.db) };
-    (gain(vocals), gain(accompaniment))
-}
-
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct StemControl {
-    pub db: f32,
-    pub solo: bool,
-    pub mute: bool,
+pub fn slider_gain(db: f32) -> f32 {
+    if db <= MIN_DB { 0.0 } else { svs_core::dsp::db_to_gain(db) }
 }
 
 /// One output sample. `dry` is the input delayed by the plugin's latency, `vocals` the separated
@@ -76,10 +61,6 @@ impl Ramp {
         }
         self.current
     }
-
-    pub fn target(&self) -> f32 {
-        self.target
-    }
 }
 
 /// A fixed delay per channel: the dry path, delayed by the plugin's latency so that it lines up
@@ -117,15 +98,12 @@ impl DelayLine {
 mod tests {
     use super::*;
 
-    const UNITY: StemControl = StemControl { db: 0.0, solo: false, mute: false };
-
     #[test]
     fn unity_gains_reproduce_the_dry_signal_exactly() {
         for (d, v) in [(0.3, 0.1), (-0.7, 0.65), (1e-8, -3.0), (0.123_456_7, 0.987_654_3)] {
             assert_eq!(mix_sample(d, v, 1.0, 1.0, 1.0), d);
             assert_eq!(mix_sample(d, v, 0.5, 0.1, 0.0), d, "dry/wet at 0 is the dry signal");
         }
-        assert_eq!(stem_gains(UNITY, UNITY), (1.0, 1.0));
     }
 
     #[test]
@@ -138,18 +116,11 @@ mod tests {
     }
 
     #[test]
-    fn solo_and_mute() {
-        let v = StemControl { db: -6.0, ..UNITY };
-        let (gv, ga) = stem_gains(v, UNITY);
-        assert!((gv - 0.501_187).abs() < 1e-5 && ga == 1.0);
-        assert_eq!(stem_gains(StemControl { solo: true, ..v }, UNITY).1, 0.0);
-        assert_eq!(stem_gains(UNITY, StemControl { solo: true, ..UNITY }), (0.0, 1.0));
-        assert_eq!(stem_gains(StemControl { mute: true, ..UNITY }, UNITY), (0.0, 1.0));
-        let both = StemControl { solo: true, ..UNITY };
-        assert_eq!(stem_gains(both, both), (1.0, 1.0));
-        assert_eq!(stem_gains(StemControl { mute: true, ..both }, both), (0.0, 1.0), "mute wins");
-        assert_eq!(db_to_gain(MIN_DB), 0.0);
-        assert_eq!(db_to_gain(0.0), 1.0);
+    fn slider_reaches_silence() {
+        assert_eq!(slider_gain(MIN_DB), 0.0);
+        assert_eq!(slider_gain(MIN_DB - 10.0), 0.0);
+        assert_eq!(slider_gain(0.0), 1.0);
+        assert!((slider_gain(-6.0) - 0.501_187).abs() < 1e-5);
     }
 
     #[test]

@@ -13,11 +13,12 @@ pub mod engine;
 pub mod model;
 pub mod params;
 
-use dsp::{Ramp, mix_sample, stem_gains};
+use dsp::{Ramp, mix_sample};
 use engine::{Engine, EngineConfig};
 use nice_plug::prelude::*;
 use params::SvsParams;
 use std::sync::Arc;
+use svs_core::dsp::stem_gains;
 
 /// Gains and dry/wet move over 20 ms: fast enough to follow automation, slow enough not to click.
 const RAMP_SECONDS: f32 = 0.02;

@@ -1,8 +1,9 @@
 //! All parameters and persisted state in one struct (nice-plug's `#[derive(Params)]`).
 
-use crate::dsp::{MAX_DB, MIN_DB, StemControl};
+use crate::dsp::{MAX_DB, MIN_DB, slider_gain};
 use nice_plug::prelude::*;
 use std::sync::{Arc, RwLock};
+use svs_core::dsp::StemControl;
 
 #[derive(Params)]
 pub struct SvsParams {
@@ -67,11 +68,15 @@ impl Default for SvsParams {
 
 impl SvsParams {
     pub fn vocals_control(&self) -> StemControl {
-        StemControl { db: self.vocals.value(), solo: self.vocals_solo.value(), mute: self.vocals_mute.value() }
+        StemControl {
+            gain: slider_gain(self.vocals.value()),
+            solo: self.vocals_solo.value(),
+            mute: self.vocals_mute.value(),
+        }
     }
     pub fn accompaniment_control(&self) -> StemControl {
         StemControl {
-            db: self.accompaniment.value(),
+            gain: slider_gain(self.accompaniment.value()),
             solo: self.accompaniment_solo.value(),
             mute: self.accompaniment_mute.value(),
         }

@@ -4,7 +4,9 @@
 
 pub mod augment;
 pub mod commands;
+pub mod config_file;
 pub mod data;
+pub mod dsp;
 pub use svs_core::default_model;
 pub mod eval;
 pub mod huge_pages;

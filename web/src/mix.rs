@@ -1,6 +1,8 @@
 //! The karaoke mixer's settings and the gains they give each track. Pure, so it is tested
 //! natively; `mixer` applies the gains to Web Audio nodes.
 
+use svs_core::dsp::{StemControl, stem_gains};
+
 /// Which stem, if any, is soloed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Solo {
@@ -35,20 +37,22 @@ impl Default for MixSettings {
 }
 
 impl MixSettings {
-    /// Gains of (original, vocals, accompaniment). Solo wins over mute: soloing a muted stem is
-    /// a request to hear it.
+    /// Gains of (original, vocals, accompaniment), by the core's mixer rule
+    /// ([`svs_core::dsp::stem_gains`]: mute wins over solo, as in the plugin and DAW mixers).
     pub fn gains(&self) -> [f32; 3] {
         if self.original {
             return [1.0, 0.0, 0.0];
         }
-        let audible = |stem: Solo, muted: bool| match self.solo {
-            Solo::None => !muted,
-            solo => solo == stem,
+        let strip = |level: f32, muted: bool, stem: Solo| StemControl {
+            gain: level.clamp(0.0, 1.0),
+            solo: self.solo == stem,
+            mute: muted,
         };
-        let vocals = if audible(Solo::Vocals, self.vocals_muted) { self.vocals_level } else { 0.0 };
-        let accompaniment =
-            if audible(Solo::Accompaniment, self.accompaniment_muted) { self.accompaniment_level } else { 0.0 };
-        [0.0, vocals.clamp(0.0, 1.0), accompaniment.clamp(0.0, 1.0)]
+        let (vocals, accompaniment) = stem_gains(
+            strip(self.vocals_level, self.vocals_muted, Solo::Vocals),
+            strip(self.accompaniment_level, self.accompaniment_muted, Solo::Accompaniment),
+        );
+        [0.0, vocals, accompaniment]
     }
 }
 
@@ -65,6 +69,8 @@ mod tests {
         mix.accompaniment_muted = true;
         assert_eq!(mix.gains(), [0.0, 0.25, 0.0]);
         mix.solo = Solo::Accompaniment;
+        assert_eq!(mix.gains(), [0.0, 0.0, 0.0], "mute wins over solo");
+        mix.accompaniment_muted = false;
         assert_eq!(mix.gains(), [0.0, 0.0, 1.0]);
         mix.solo = Solo::Vocals;
         assert_eq!(mix.gains(), [0.0, 0.25, 0.0]);

@@ -1,6 +1,11 @@
-//! Sample-rate conversion with rubato's FFT resampler (any integer rate to any other).
+//! Sample-rate conversion with rubato: its FFT resampler between integer rates ([`resample`]),
+//! its sinc resampler to an exact length at any ratio ([`resample_to_len`], the pitch shifter's
+//! last step).
 
-use rubato::{FftFixedIn, Resampler};
+use rubato::{
+    FftFixedIn, Resampler, SincFixedIn, SincInterpolationParameters, SincInterpolationType, WindowFunction,
+    calculate_cutoff,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ResampleError {
@@ -53,6 +58,65 @@ pub fn resample(input: &[f32], from: u32, to: u32) -> Result<Vec<f32>, ResampleE
     output.drain(..delay);
     output.truncate(expected);
     Ok(output)
+}
+
+/// Sinc filter length of the resampler. With a Blackman-Harris window, 64 taps pass 87% of
+/// the band (up to 7 kHz at 16 kHz) with sidelobes around -90 dB, at half the cost of 128 taps
+/// under the squared window (the same passband); the resampling is a third of a shift's time.
+const SINC_LEN: usize = 64;
+const SINC_WINDOW: WindowFunction = WindowFunction::BlackmanHarris;
+
+/// Resamples `signal` to exactly `out_len` samples with rubato's sinc resampler (any ratio,
+/// band-limited to the lower of the two rates), aligned with the input (rubato's delay removed).
+pub fn resample_to_len(signal: &[f32], out_len: usize) -> Vec<f32> {
+    if signal.is_empty() || out_len == 0 {
+        return vec![0.0; out_len];
+    }
+    if signal.len() == out_len {
+        return signal.to_vec();
+    }
+    let ratio = out_len as f64 / signal.len() as f64;
+    // One chunk holding the whole signal plus enough trailing zeros to flush the filter's delay.
+    let mut padded = signal.to_vec();
+    padded.resize(signal.len() + 2 * SINC_LEN + 16, 0.0);
+    match sinc_resample(&padded, ratio) {
+        Some((delay, out)) => {
+            let mut y: Vec<f32> = out.into_iter().skip(delay).take(out_len).collect();
+            y.resize(out_len, 0.0);
+            y
+        }
+        // Only reachable with an absurd ratio; fall back to linear interpolation so the caller
+        // still gets a signal of the promised length.
+        None => linear_resample(signal, out_len),
+    }
+}
+
+/// Runs `padded` through a sinc resampler as one chunk; returns rubato's delay and its output.
+fn sinc_resample(padded: &[f32], ratio: f64) -> Option<(usize, Vec<f32>)> {
+    let params = SincInterpolationParameters {
+        sinc_len: SINC_LEN,
+        f_cutoff: calculate_cutoff(SINC_LEN, SINC_WINDOW),
+        oversampling_factor: 256,
+        interpolation: SincInterpolationType::Linear,
+        window: SINC_WINDOW,
+    };
+    let mut resampler = SincFixedIn::<f32>::new(ratio, 1.0, params, padded.len(), 1).ok()?;
+    let delay = resampler.output_delay();
+    let mut out = resampler.process(&[padded], None).ok()?;
+    Some((delay, out.swap_remove(0)))
+}
+
+fn linear_resample(signal: &[f32], out_len: usize) -> Vec<f32> {
+    let step = signal.len() as f64 / out_len as f64;
+    (0..out_len)
+        .map(|i| {
+            let pos = i as f64 * step;
+            let i0 = (pos.floor() as usize).min(signal.len() - 1);
+            let i1 = (i0 + 1).min(signal.len() - 1);
+            let frac = (pos - i0 as f64) as f32;
+            signal[i0] * (1.0 - frac) + signal[i1] * frac
+        })
+        .collect()
 }
 
 fn gcd(a: u32, b: u32) -> u32 {

@@ -5,7 +5,7 @@ use std::f64::consts::PI;
 
 use serde::{Deserialize, Serialize};
 
-use super::biquad::{self, Biquad, SHELF_Q};
+use crate::dsp::biquad::{self, Biquad, SHELF_Q};
 
 /// Scales `signal` by `gain_db` decibels.
 pub fn apply_gain_db(signal: &[f32], gain_db: f64) -> Vec<f32> {

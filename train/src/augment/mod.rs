@@ -7,13 +7,11 @@
 //! configurable ([`AugmentConfig`]) and deterministic for a given rng state.
 //!
 //! - [`config`]: the configuration, with the paper's best teacher as default (T = 10 s, p = 1).
-//! - [`biquad`]: RBJ-cookbook second-order sections and the filter that runs them.
 //! - [`filters`]: gain, Butterworth low-pass, random-band EQ as pure functions.
 //! - [`pitch`]: duration-preserving pitch shift (phase vocoder + rubato resampling).
 //! - [`window`]: random window and random-mixing pairing.
 //! - [`example`]: the [`Augmenter`] that composes them.
 
-pub mod biquad;
 pub mod config;
 pub mod error;
 pub mod example;

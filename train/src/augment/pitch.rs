@@ -9,14 +9,11 @@
 //! fully testable here, so we own it; the resampling, where anti-aliasing matters (an upward
 //! shift pushes content past Nyquist), stays rubato's.
 
-use std::f32::consts::PI;
 use std::sync::Arc;
 
 use realfft::num_complex::Complex;
 use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
-use rubato::{
-    Resampler, SincFixedIn, SincInterpolationParameters, SincInterpolationType, WindowFunction, calculate_cutoff,
-};
+use svs_core::dsp::{hann_window, resample_to_len};
 
 /// Phase-vocoder frame settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,7 +83,8 @@ pub fn time_stretch(signal: &[f32], ratio: f64, params: VocoderParams) -> Vec<f3
         return Vec::new();
     }
     let VocoderParams { fft_size: n, hop } = params.sanitised();
-    let window = hann(n);
+    // Periodic Hann: its squares overlap-add to a constant at hops of n/4.
+    let window = hann_window(n);
     let mut planner = RealFftPlanner::<f32>::new();
     let forward = planner.plan_fft_forward(n);
     let inverse = planner.plan_fft_inverse(n);
@@ -117,11 +115,6 @@ pub fn time_stretch(signal: &[f32], ratio: f64, params: VocoderParams) -> Vec<f3
         }
     }
     synth.finish(out_len)
-}
-
-/// Periodic Hann window (its squares overlap-add to a constant at hops of n/4).
-fn hann(n: usize) -> Vec<f32> {
-    (0..n).map(|i| 0.5 - 0.5 * (2.0 * PI * i as f32 / n as f32).cos()).collect()
 }
 
 /// `c / |c|`, or 1 for a (near-)zero `c` whose phase means nothing.
@@ -259,63 +252,4 @@ impl Synthesiser {
             })
             .collect()
     }
-}
-
-/// Sinc filter length of the resampler. With a Blackman-Harris window, 64 taps pass 87% of
-/// the band (up to 7 kHz at 16 kHz) with sidelobes around -90 dB, at half the cost of 128 taps
-/// under the squared window (the same passband); the resampling is a third of a shift's time.
-const SINC_LEN: usize = 64;
-const SINC_WINDOW: WindowFunction = WindowFunction::BlackmanHarris;
-
-/// Resamples `signal` to exactly `out_len` samples with rubato's sinc resampler (any ratio,
-/// band-limited to the lower of the two rates), aligned with the input (rubato's delay removed).
-pub fn resample_to_len(signal: &[f32], out_len: usize) -> Vec<f32> {
-    if signal.is_empty() || out_len == 0 {
-        return vec![0.0; out_len];
-    }
-    if signal.len() == out_len {
-        return signal.to_vec();
-    }
-    let ratio = out_len as f64 / signal.len() as f64;
-    // One chunk holding the whole signal plus enough trailing zeros to flush the filter's delay.
-    let mut padded = signal.to_vec();
-    padded.resize(signal.len() + 2 * SINC_LEN + 16, 0.0);
-    match sinc_resample(&padded, ratio) {
-        Some((delay, out)) => {
-            let mut y: Vec<f32> = out.into_iter().skip(delay).take(out_len).collect();
-            y.resize(out_len, 0.0);
-            y
-        }
-        // Only reachable with an absurd ratio; fall back to linear interpolation so the caller
-        // still gets a signal of the promised length.
-        None => linear_resample(signal, out_len),
-    }
-}
-
-/// Runs `padded` through a sinc resampler as one chunk; returns rubato's delay and its output.
-fn sinc_resample(padded: &[f32], ratio: f64) -> Option<(usize, Vec<f32>)> {
-    let params = SincInterpolationParameters {
-        sinc_len: SINC_LEN,
-        f_cutoff: calculate_cutoff(SINC_LEN, SINC_WINDOW),
-        oversampling_factor: 256,
-        interpolation: SincInterpolationType::Linear,
-        window: SINC_WINDOW,
-    };
-    let mut resampler = SincFixedIn::<f32>::new(ratio, 1.0, params, padded.len(), 1).ok()?;
-    let delay = resampler.output_delay();
-    let mut out = resampler.process(&[padded], None).ok()?;
-    Some((delay, out.swap_remove(0)))
-}
-
-fn linear_resample(signal: &[f32], out_len: usize) -> Vec<f32> {
-    let step = signal.len() as f64 / out_len as f64;
-    (0..out_len)
-        .map(|i| {
-            let pos = i as f64 * step;
-            let i0 = (pos.floor() as usize).min(signal.len() - 1);
-            let i1 = (i0 + 1).min(signal.len() - 1);
-            let frac = (pos - i0 as f64) as f32;
-            signal[i0] * (1.0 - frac) + signal[i1] * frac
-        })
-        .collect()
 }

@@ -46,6 +46,19 @@ pub fn lowpass_coeffs(cutoff_hz: f64, q: f64, sample_rate: u32) -> Biquad {
     normalised([b1 / 2.0, b1, b1 / 2.0], [1.0 + alpha, -2.0 * c, 1.0 - alpha])
 }
 
+/// Band-pass with 0 dB gain at `centre_hz`; `q` sets the bandwidth.
+pub fn bandpass_coeffs(centre_hz: f64, q: f64, sample_rate: u32) -> Biquad {
+    let Design { cos_w0: c, alpha } = design(centre_hz, q, sample_rate);
+    normalised([alpha, 0.0, -alpha], [1.0 + alpha, -2.0 * c, 1.0 - alpha])
+}
+
+/// High-pass: unity gain at Nyquist, -3 dB at `cutoff_hz` when `q` = 1/sqrt(2).
+pub fn highpass_coeffs(cutoff_hz: f64, q: f64, sample_rate: u32) -> Biquad {
+    let Design { cos_w0: c, alpha } = design(cutoff_hz, q, sample_rate);
+    let b1 = 1.0 + c;
+    normalised([b1 / 2.0, -b1, b1 / 2.0], [1.0 + alpha, -2.0 * c, 1.0 - alpha])
+}
+
 /// Peaking EQ: exactly `gain_db` at `centre_hz`, unity far from it; `q` sets the bandwidth.
 pub fn peaking_coeffs(centre_hz: f64, q: f64, gain_db: f64, sample_rate: u32) -> Biquad {
     let Design { cos_w0: c, alpha } = design(centre_hz, q, sample_rate);
@@ -83,17 +96,37 @@ pub fn high_shelf_coeffs(corner_hz: f64, q: f64, gain_db: f64, sample_rate: u32)
     )
 }
 
-/// Runs `section` over `signal` in place, starting from rest. Transposed direct form II with
-/// f64 state: low-cutoff sections have poles near z = 1, where f32 state loses precision.
+/// A section running over a signal, sample by sample. Transposed direct form II with f64
+/// state: low-cutoff sections have poles near z = 1, where f32 state loses precision.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BiquadFilter {
+    section: Biquad,
+    s1: f64,
+    s2: f64,
+}
+
+impl BiquadFilter {
+    /// The filter at rest.
+    pub fn new(section: Biquad) -> Self {
+        Self { section, s1: 0.0, s2: 0.0 }
+    }
+
+    #[inline]
+    pub fn process(&mut self, x: f32) -> f32 {
+        let Biquad { b0, b1, b2, a1, a2 } = self.section;
+        let input = f64::from(x);
+        let y = b0 * input + self.s1;
+        self.s1 = b1 * input - a1 * y + self.s2;
+        self.s2 = b2 * input - a2 * y;
+        y as f32
+    }
+}
+
+/// Runs `section` over `signal` in place, starting from rest.
 pub fn filter_in_place(signal: &mut [f32], section: &Biquad) {
-    let Biquad { b0, b1, b2, a1, a2 } = *section;
-    let (mut s1, mut s2) = (0.0f64, 0.0f64);
+    let mut filter = BiquadFilter::new(*section);
     for x in signal.iter_mut() {
-        let input = f64::from(*x);
-        let y = b0 * input + s1;
-        s1 = b1 * input - a1 * y + s2;
-        s2 = b2 * input - a2 * y;
-        *x = y as f32;
+        *x = filter.process(*x);
     }
 }
 
@@ -128,6 +161,17 @@ mod tests {
         let lp = lowpass_coeffs(2000.0, FRAC_1_SQRT_2, FS);
         assert!(magnitude_db(&lp, 0.0, FS).abs() < 1e-9);
         assert!((magnitude_db(&lp, 2000.0, FS) + 3.0103).abs() < 1e-3);
+    }
+
+    #[test]
+    fn bandpass_peaks_at_0db_and_highpass_passes_the_top() {
+        let bp = bandpass_coeffs(1000.0, 2.0, FS);
+        assert!(magnitude_db(&bp, 1000.0, FS).abs() < 1e-9);
+        assert!(magnitude_db(&bp, 100.0, FS) < -15.0 && magnitude_db(&bp, 6000.0, FS) < -15.0);
+        let hp = highpass_coeffs(200.0, FRAC_1_SQRT_2, FS);
+        assert!(magnitude_db(&hp, 7999.0, FS).abs() < 1e-3);
+        assert!((magnitude_db(&hp, 200.0, FS) + 3.0103).abs() < 1e-3);
+        assert!(magnitude_db(&hp, 20.0, FS) < -35.0);
     }
 
     #[test]

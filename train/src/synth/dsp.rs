@@ -3,11 +3,6 @@
 
 use std::f64::consts::PI;
 
-/// Linear gain for a level in decibels.
-pub fn db_to_gain(db: f32) -> f32 {
-    10f32.powf(db / 20.0)
-}
-
 /// Level in decibels of an energy ratio; `-inf` stays representable as a very low number so
 /// callers never see NaN.
 pub fn energy_ratio_db(numerator: f64, denominator: f64) -> f32 {
@@ -81,79 +76,6 @@ impl Resonator {
     }
 }
 
-/// Direct-form-I biquad with the usual cookbook designs.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Biquad {
-    b0: f32,
-    b1: f32,
-    b2: f32,
-    a1: f32,
-    a2: f32,
-    x1: f32,
-    x2: f32,
-    y1: f32,
-    y2: f32,
-}
-
-impl Biquad {
-    fn from_coefficients(b: [f64; 3], a: [f64; 3]) -> Self {
-        Self {
-            b0: (b[0] / a[0]) as f32,
-            b1: (b[1] / a[0]) as f32,
-            b2: (b[2] / a[0]) as f32,
-            a1: (a[1] / a[0]) as f32,
-            a2: (a[2] / a[0]) as f32,
-            ..Self::default()
-        }
-    }
-
-    /// Keeps design frequencies strictly inside (0, Nyquist) so any sample rate is safe.
-    fn omega(frequency_hz: f32, sample_rate: f32) -> f64 {
-        let f = (frequency_hz as f64).clamp(1.0, 0.49 * sample_rate as f64);
-        2.0 * PI * f / sample_rate as f64
-    }
-
-    /// Band-pass with 0 dB peak gain.
-    pub fn bandpass(center_hz: f32, q: f32, sample_rate: f32) -> Self {
-        let w = Self::omega(center_hz, sample_rate);
-        let alpha = w.sin() / (2.0 * q.max(0.05) as f64);
-        Self::from_coefficients([alpha, 0.0, -alpha], [1.0 + alpha, -2.0 * w.cos(), 1.0 - alpha])
-    }
-
-    pub fn lowpass(cutoff_hz: f32, q: f32, sample_rate: f32) -> Self {
-        let w = Self::omega(cutoff_hz, sample_rate);
-        let alpha = w.sin() / (2.0 * q.max(0.05) as f64);
-        let cw = w.cos();
-        Self::from_coefficients([(1.0 - cw) / 2.0, 1.0 - cw, (1.0 - cw) / 2.0], [1.0 + alpha, -2.0 * cw, 1.0 - alpha])
-    }
-
-    pub fn highpass(cutoff_hz: f32, q: f32, sample_rate: f32) -> Self {
-        let w = Self::omega(cutoff_hz, sample_rate);
-        let alpha = w.sin() / (2.0 * q.max(0.05) as f64);
-        let cw = w.cos();
-        Self::from_coefficients(
-            [(1.0 + cw) / 2.0, -(1.0 + cw), (1.0 + cw) / 2.0],
-            [1.0 + alpha, -2.0 * cw, 1.0 - alpha],
-        )
-    }
-
-    #[inline]
-    pub fn process(&mut self, x: f32) -> f32 {
-        let y = self.b0 * x + self.b1 * self.x1 + self.b2 * self.x2 - self.a1 * self.y1 - self.a2 * self.y2;
-        self.x2 = self.x1;
-        self.x1 = x;
-        self.y2 = self.y1;
-        self.y1 = y;
-        y
-    }
-
-    pub fn process_in_place(&mut self, signal: &mut [f32]) {
-        for x in signal.iter_mut() {
-            *x = self.process(*x);
-        }
-    }
-}
-
 /// One-pole low-pass smoother; used for spectral tilt and for smoothing control tracks.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct OnePole {
@@ -185,112 +107,6 @@ impl OnePole {
 pub fn smoothstep(x: f32) -> f32 {
     let x = x.clamp(0.0, 1.0);
     x * x * (3.0 - 2.0 * x)
-}
-
-/// In-place iterative radix-2 complex FFT. `re.len()` must be a power of two and equal to
-/// `im.len()`; other lengths are left untouched (callers only use sizes they chose).
-/// The inverse transform is scaled by 1/n.
-pub fn fft_in_place(re: &mut [f64], im: &mut [f64], inverse: bool) {
-    let n = re.len();
-    if n < 2 || !n.is_power_of_two() || im.len() != n {
-        return;
-    }
-    // Bit-reversal permutation.
-    let mut j = 0usize;
-    for i in 1..n {
-        let mut bit = n >> 1;
-        while j & bit != 0 {
-            j ^= bit;
-            bit >>= 1;
-        }
-        j |= bit;
-        if i < j {
-            re.swap(i, j);
-            im.swap(i, j);
-        }
-    }
-    let sign = if inverse { 1.0 } else { -1.0 };
-    let mut len = 2;
-    while len <= n {
-        let angle = sign * 2.0 * PI / len as f64;
-        let (w_im, w_re) = angle.sin_cos();
-        let half = len / 2;
-        for start in (0..n).step_by(len) {
-            let (mut cr, mut ci) = (1.0f64, 0.0f64);
-            for k in 0..half {
-                let a = start + k;
-                let b = a + half;
-                let tr = re[b] * cr - im[b] * ci;
-                let ti = re[b] * ci + im[b] * cr;
-                re[b] = re[a] - tr;
-                im[b] = im[a] - ti;
-                re[a] += tr;
-                im[a] += ti;
-                let next = cr * w_re - ci * w_im;
-                ci = cr * w_im + ci * w_re;
-                cr = next;
-            }
-        }
-        len <<= 1;
-    }
-    if inverse {
-        let scale = 1.0 / n as f64;
-        re.iter_mut().for_each(|x| *x *= scale);
-        im.iter_mut().for_each(|x| *x *= scale);
-    }
-}
-
-/// Linear convolution of `signal` with `impulse_response`, truncated to `signal.len()` (the
-/// tail past the end of the song is dropped). Long responses use FFT overlap-add so a 30 s
-/// song through a 400 ms room costs milliseconds, not seconds.
-pub fn convolve(signal: &[f32], impulse_response: &[f32]) -> Vec<f32> {
-    let n = signal.len();
-    let m = impulse_response.len();
-    let mut out = vec![0.0f32; n];
-    if n == 0 || m == 0 {
-        return out;
-    }
-    if m <= 32 {
-        for (i, o) in out.iter_mut().enumerate() {
-            let mut acc = 0.0f32;
-            for (k, &h) in impulse_response.iter().enumerate().take(i + 1) {
-                acc += h * signal[i - k];
-            }
-            *o = acc;
-        }
-        return out;
-    }
-    let fft_len = (2 * m).next_power_of_two().max(4096);
-    let hop = fft_len - m + 1;
-    let mut h_re = vec![0.0f64; fft_len];
-    let mut h_im = vec![0.0f64; fft_len];
-    for (d, &h) in h_re.iter_mut().zip(impulse_response) {
-        *d = h as f64;
-    }
-    fft_in_place(&mut h_re, &mut h_im, false);
-    let mut re = vec![0.0f64; fft_len];
-    let mut im = vec![0.0f64; fft_len];
-    let mut start = 0;
-    while start < n {
-        let end = (start + hop).min(n);
-        re.iter_mut().for_each(|x| *x = 0.0);
-        im.iter_mut().for_each(|x| *x = 0.0);
-        for (d, &s) in re.iter_mut().zip(&signal[start..end]) {
-            *d = s as f64;
-        }
-        fft_in_place(&mut re, &mut im, false);
-        for k in 0..fft_len {
-            let (a, b) = (re[k], im[k]);
-            re[k] = a * h_re[k] - b * h_im[k];
-            im[k] = a * h_im[k] + b * h_re[k];
-        }
-        fft_in_place(&mut re, &mut im, true);
-        for (o, &y) in out[start..].iter_mut().zip(re.iter()) {
-            *o += y as f32;
-        }
-        start = end;
-    }
-    out
 }
 
 /// One damped feedback delay line of the [`Reverb`].
@@ -390,4 +206,10 @@ fn hadamard8(v: &mut [f32; 8]) {
 /// Wet signal of `signal` through a [`Reverb`], same length (the tail past the end is cut).
 pub fn reverberate(signal: &[f32], reverb: &mut Reverb) -> Vec<f32> {
     signal.iter().map(|&x| reverb.process(x)).collect()
+}
+
+/// Uniform draw from `[low, high)` for a configured `(low, high)` range; a range with
+/// `high <= low` always gives `low` (a fixed setting).
+pub fn uniform(rng: &mut impl rand::Rng, (low, high): (f32, f32)) -> f32 {
+    if high > low { rng.random_range(low..high) } else { low }
 }

@@ -5,8 +5,11 @@
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::dsp::{Biquad, OnePole, convolve, db_to_gain, energy, peak};
+use super::dsp::{OnePole, energy, peak, uniform};
 use super::{SynthError, SynthSong};
+use crate::dsp::biquad::{filter_in_place, highpass_coeffs};
+use crate::dsp::convolve;
+use svs_core::dsp::db_to_gain;
 
 /// Level ranges of the leakage model.
 #[derive(Clone, Debug, PartialEq)]
@@ -120,7 +123,8 @@ pub fn damp_pair_from_stems(
     // Backing track from a small loudspeaker (no deep bass) through the room into the mic.
     let room = room_impulse_response(sample_rate, uniform(&mut rng, config.room_length_s), &mut rng);
     let mut leaked_accompaniment = convolve(accompaniment, &room);
-    Biquad::highpass(rng.random_range(120.0..300.0), 0.707, fs).process_in_place(&mut leaked_accompaniment);
+    let speaker = highpass_coeffs(f64::from(rng.random_range(120.0..300.0f32)), 0.707, sample_rate);
+    filter_in_place(&mut leaked_accompaniment, &speaker);
     scale_to_energy(&mut leaked_accompaniment, vocal_reference, accompaniment_leak_db);
 
     // Mic self-noise: slightly low-passed white noise.
@@ -147,10 +151,6 @@ pub fn damp_pair_from_stems(
         vocal_track_gain,
         background_track_gain,
     })
-}
-
-fn uniform(rng: &mut ChaCha8Rng, (low, high): (f32, f32)) -> f32 {
-    if high > low { rng.random_range(low..high) } else { low }
 }
 
 /// Scales `signal` so its energy is `level_db` relative to `reference_energy`.

@@ -16,6 +16,7 @@
 //! ```
 
 pub mod arrangement;
+pub mod corpus;
 pub mod dsp;
 pub mod leakage;
 pub mod music;
@@ -37,7 +38,8 @@ pub use leakage::{DampPair, LeakageConfig, damp_pair, damp_pair_from_stems, room
 pub use voice::{Consonant, SungNote, Syllable, VoiceConfig, VoiceType, Vowel, sing};
 
 use arrangement::Arrangement;
-use dsp::{db_to_gain, energy, peak};
+use dsp::{energy, peak, uniform};
+use svs_core::dsp::db_to_gain;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SynthError {
@@ -239,13 +241,6 @@ impl SongSynthesizer {
         Ok(Self { font, config })
     }
 
-    /// A synthesizer reusing an already loaded SoundFont.
-    pub fn with_soundfont(font: Arc<SoundFont>, config: SynthConfig) -> Result<Self, SynthError> {
-        config.validate()?;
-        render::synthesizer(&font, config.sample_rate, config.soundfont_effects)?;
-        Ok(Self { font, config })
-    }
-
     pub fn config(&self) -> &SynthConfig {
         &self.config
     }
@@ -367,10 +362,6 @@ fn load_soundfont(path: &Path) -> Result<Arc<SoundFont>, SynthError> {
     let font = SoundFont::new(&mut reader)
         .map_err(|e| SynthError::SoundFontInvalid { path: path.to_path_buf(), message: e.to_string() })?;
     Ok(Arc::new(font))
-}
-
-fn uniform(rng: &mut ChaCha8Rng, (low, high): (f32, f32)) -> f32 {
-    if high > low { rng.random_range(low..high) } else { low }
 }
 
 /// Marks the samples where a melody note sounds.

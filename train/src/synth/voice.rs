@@ -9,7 +9,8 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::SynthError;
-use super::dsp::{Biquad, OnePole, Resonator, midi_to_hz, polyblep, smoothstep};
+use super::dsp::{OnePole, Resonator, midi_to_hz, polyblep, smoothstep};
+use crate::dsp::biquad::{BiquadFilter, bandpass_coeffs};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum VoiceType {
@@ -844,7 +845,8 @@ fn synthesize_voiced(f0: &[f32], tracks: &Tracks, config: &VoiceConfig, rng: &mu
 
 /// Adds one consonant or breath noise event to `out`.
 fn render_noise(event: &NoiseEvent, vowel_rms: f32, sample_rate: f32, rng: &mut ChaCha8Rng, out: &mut [f32]) {
-    let mut filter = Biquad::bandpass(event.center_hz, event.q, sample_rate);
+    let section = bandpass_coeffs(f64::from(event.center_hz), f64::from(event.q.max(0.05)), sample_rate as u32);
+    let mut filter = BiquadFilter::new(section);
     // A band-pass keeps roughly bandwidth/(fs/2) of white noise's power; undo that so `level`
     // means "RMS relative to the vowel".
     let bandwidth = (event.center_hz / event.q.max(0.05)).min(sample_rate / 2.0);
