@@ -1,7 +1,7 @@
 //! A song as a dataset describes it (which files hold which source) and its audio at 16 kHz mono.
 
 use serde::{Deserialize, Serialize};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use svs_core::MODEL_SAMPLE_RATE;
 use svs_core::audio::{AudioReader, DecodeError};
 use svs_core::dsp::{ResampleError, resample};
@@ -142,13 +142,4 @@ pub fn load_song(song: &Song) -> Result<SongAudio, DataError> {
         s.resize(len, 0.0);
     }
     Ok(SongAudio { signals })
-}
-
-/// `root/name` if it exists, else a layout error naming it.
-pub fn require(path: &Path) -> Result<PathBuf, DataError> {
-    if path.exists() {
-        Ok(path.to_owned())
-    } else {
-        Err(DataError::Layout { path: path.to_owned(), reason: "missing".into() })
-    }
 }
