@@ -13,6 +13,7 @@ pub mod huge_pages;
 pub mod logging;
 pub mod plotting;
 pub mod progress;
+pub mod random;
 pub mod selftrain;
 pub mod synth;
 pub mod training;

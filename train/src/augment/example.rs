@@ -8,7 +8,8 @@ use super::config::AugmentConfig;
 use super::error::AugmentError;
 use super::filters::{self, EqBand, EqKind};
 use super::pitch::{self, VocoderParams};
-use super::window::{self, MixPair, chance, log_uniform, uniform};
+use super::window::{self, MixPair};
+use crate::random::{chance, log_uniform, uniform};
 
 /// The two sources of one (typically 30-second) segment of a song, mono at the augmenter's rate.
 #[derive(Debug, Clone, Copy)]

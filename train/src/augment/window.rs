@@ -1,25 +1,8 @@
 //! Choosing what an example is cut from: which segment(s) (random mixing) and where in them
 //! (the random window).
 
+use crate::random::chance;
 use rand::Rng;
-
-/// Uniform draw from `[lo, hi]`; unlike `random_range` it never panics (equal or swapped
-/// bounds just narrow the range), so pure functions stay total on odd parameters.
-pub(crate) fn uniform(rng: &mut impl Rng, lo: f64, hi: f64) -> f64 {
-    lo + (hi - lo) * rng.random::<f64>()
-}
-
-/// Log-uniform draw from `[lo, hi]` (both positive): equal odds per octave, the natural prior
-/// for frequencies and Q factors.
-pub(crate) fn log_uniform(rng: &mut impl Rng, lo: f64, hi: f64) -> f64 {
-    uniform(rng, lo.ln(), hi.ln()).exp()
-}
-
-/// `true` with probability `p` (clamped to [0, 1]); always consumes one draw so the random
-/// stream's layout does not depend on `p`.
-pub(crate) fn chance(rng: &mut impl Rng, p: f64) -> bool {
-    rng.random::<f64>() < p
-}
 
 /// Start of a `window`-sample window drawn uniformly within a `len`-sample signal; 0 when the
 /// signal is not longer than the window (it is then zero-padded by [`crop`]).

@@ -207,9 +207,3 @@ fn hadamard8(v: &mut [f32; 8]) {
 pub fn reverberate(signal: &[f32], reverb: &mut Reverb) -> Vec<f32> {
     signal.iter().map(|&x| reverb.process(x)).collect()
 }
-
-/// Uniform draw from `[low, high)` for a configured `(low, high)` range; a range with
-/// `high <= low` always gives `low` (a fixed setting).
-pub fn uniform(rng: &mut impl rand::Rng, (low, high): (f32, f32)) -> f32 {
-    if high > low { rng.random_range(low..high) } else { low }
-}

@@ -5,10 +5,11 @@
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::dsp::{OnePole, energy, peak, uniform};
+use super::dsp::{OnePole, energy, peak};
 use super::{SynthError, SynthSong};
 use crate::dsp::biquad::{filter_in_place, highpass_coeffs};
 use crate::dsp::convolve;
+use crate::random::uniform_in;
 use svs_core::dsp::db_to_gain;
 
 /// Level ranges of the leakage model.
@@ -112,16 +113,16 @@ pub fn damp_pair_from_stems(
     }
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let fs = sample_rate as f32;
-    let accompaniment_leak_db = uniform(&mut rng, config.accompaniment_leak_db);
-    let voice_leak_db = uniform(&mut rng, config.voice_leak_db);
-    let mic_noise_db = uniform(&mut rng, config.mic_noise_db);
+    let accompaniment_leak_db = uniform_in(&mut rng, config.accompaniment_leak_db);
+    let voice_leak_db = uniform_in(&mut rng, config.voice_leak_db);
+    let mic_noise_db = uniform_in(&mut rng, config.mic_noise_db);
     let vocal_energy = energy(vocals);
     let accompaniment_energy = energy(accompaniment);
     let vocal_reference = if vocal_energy > 0.0 { vocal_energy } else { accompaniment_energy };
     let accompaniment_reference = if accompaniment_energy > 0.0 { accompaniment_energy } else { vocal_energy };
 
     // Backing track from a small loudspeaker (no deep bass) through the room into the mic.
-    let room = room_impulse_response(sample_rate, uniform(&mut rng, config.room_length_s), &mut rng);
+    let room = room_impulse_response(sample_rate, uniform_in(&mut rng, config.room_length_s), &mut rng);
     let mut leaked_accompaniment = convolve(accompaniment, &room);
     let speaker = highpass_coeffs(f64::from(rng.random_range(120.0..300.0f32)), 0.707, sample_rate);
     filter_in_place(&mut leaked_accompaniment, &speaker);
@@ -133,7 +134,7 @@ pub fn damp_pair_from_stems(
     scale_to_energy(&mut noise, vocal_reference, mic_noise_db);
 
     // The singer's voice reaching the recording of the backing track through another path.
-    let voice_room = room_impulse_response(sample_rate, uniform(&mut rng, config.room_length_s), &mut rng);
+    let voice_room = room_impulse_response(sample_rate, uniform_in(&mut rng, config.room_length_s), &mut rng);
     let mut leaked_voice = convolve(vocals, &voice_room);
     scale_to_energy(&mut leaked_voice, accompaniment_reference, voice_leak_db);
 

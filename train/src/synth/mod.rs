@@ -37,8 +37,9 @@ pub use arrangement::{ArrangementConfig, PartRole, Section, SectionKind, Style};
 pub use leakage::{DampPair, LeakageConfig, damp_pair, damp_pair_from_stems, room_impulse_response};
 pub use voice::{Consonant, SungNote, Syllable, VoiceConfig, VoiceType, Vowel, sing};
 
+use crate::random::uniform_in;
 use arrangement::Arrangement;
-use dsp::{energy, peak, uniform};
+use dsp::{energy, peak};
 use svs_core::dsp::db_to_gain;
 
 #[derive(Debug, thiserror::Error)]
@@ -277,18 +278,18 @@ impl SongSynthesizer {
         let sung = sung_mask(&arr.melody, sr, n);
         if let Some(choir) = &arr.choir {
             let doubled = render(&[choir], false);
-            let gain = relative_gain(&doubled, &vocals, &sung, uniform(&mut mix_rng, cfg.choir_level_db));
+            let gain = relative_gain(&doubled, &vocals, &sung, uniform_in(&mut mix_rng, cfg.choir_level_db));
             vocals.iter_mut().zip(&doubled).for_each(|(v, c)| *v += gain * c);
         }
         // One room per song: every stem gets its own reverb instance with shared character.
         let room = (
-            uniform(&mut mix_rng, cfg.reverb_time_s),
+            uniform_in(&mut mix_rng, cfg.reverb_time_s),
             mix_rng.random_range(0.6..1.4f32),
             mix_rng.random_range(2500.0..7000.0f32),
         );
-        add_reverb(&mut vocals, sr, room, uniform(&mut mix_rng, cfg.vocal_reverb_db));
-        add_reverb(&mut other, sr, room, uniform(&mut mix_rng, cfg.instrument_reverb_db));
-        add_reverb(&mut drums, sr, room, uniform(&mut mix_rng, cfg.instrument_reverb_db) - 4.0);
+        add_reverb(&mut vocals, sr, room, uniform_in(&mut mix_rng, cfg.vocal_reverb_db));
+        add_reverb(&mut other, sr, room, uniform_in(&mut mix_rng, cfg.instrument_reverb_db));
+        add_reverb(&mut drums, sr, room, uniform_in(&mut mix_rng, cfg.instrument_reverb_db) - 4.0);
 
         // Instrument balance: each stem at its own RMS around a common level, so a soft
         // SoundFont preset cannot make a stem vanish.
@@ -301,7 +302,7 @@ impl SongSynthesizer {
             }
         }
         let accompaniment: Vec<f32> = drums.iter().zip(&bass).zip(&other).map(|((d, b), o)| d + b + o).collect();
-        let ratio_db = uniform(&mut mix_rng, cfg.vocal_to_accompaniment_db);
+        let ratio_db = uniform_in(&mut mix_rng, cfg.vocal_to_accompaniment_db);
         let gain = relative_gain(&vocals, &accompaniment, &sung, ratio_db);
         vocals.iter_mut().for_each(|v| *v *= gain);
 
