@@ -28,14 +28,13 @@ use svs_core::Separator;
 
 /// The separator's window for the plugin. The core accepts 1 s at least; 1 s keeps the latency
 /// low (it is most of it) while giving the model a useful context (the default model was
-/// trained on 2 s excerpts; 1 s costs about 0.5 dB of vocal SDR against 10 s windows).
+/// trained on 2 s excerpts; what 1 s costs against longer windows is in docs/BENCHMARKS.md).
 pub const CHUNK_SECONDS: f32 = 1.0;
 /// Overlap of consecutive windows (cross-faded by the core so window edges do not click).
 pub const OVERLAP: f32 = 0.25;
 /// Input before each window that the model also sees (the core drops its mask): the window's
-/// start then has context at no cost in latency. On the tests' song it lifts the accompaniment
-/// SDR of the embedded model from 8.3 to about 11 dB at the cost of 2.5x the model work
-/// (docs/BENCHMARKS.md).
+/// start then has context at no cost in latency, for 2.5x the model work (what it gains in SDR
+/// is measured in docs/BENCHMARKS.md).
 pub const CONTEXT_SECONDS: f32 = 1.5;
 /// Time the worker gets to separate a window before its output is due (realtime mode). The
 /// worker must in any case keep up with one window per hop (0.75 s of audio).

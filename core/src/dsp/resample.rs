@@ -60,9 +60,9 @@ pub fn resample(input: &[f32], from: u32, to: u32) -> Result<Vec<f32>, ResampleE
     Ok(output)
 }
 
-/// Sinc filter length of the resampler. With a Blackman-Harris window, 64 taps pass 87% of
-/// the band (up to 7 kHz at 16 kHz) with sidelobes around -90 dB, at half the cost of 128 taps
-/// under the squared window (the same passband); the resampling is a third of a shift's time.
+/// Sinc filter length of the resampler: with a Blackman-Harris window, 64 taps pass most of the
+/// band (up to 7 kHz at 16 kHz) with sidelobes near -90 dB, the passband of 128 taps under the
+/// squared window at half the cost.
 const SINC_LEN: usize = 64;
 const SINC_WINDOW: WindowFunction = WindowFunction::BlackmanHarris;
 

@@ -73,7 +73,8 @@ pub fn pitch_shift_with(signal: &[f32], semitones: f64, params: VocoderParams) -
 /// phase offsets to it, which avoids most of the plain vocoder's "phasiness" on voices.
 ///
 /// Phases are carried as unit complex numbers rather than angles: advancing and locking become
-/// complex products, with no atan2/sin/cos per bin (3x faster) and no wrapping to get wrong.
+/// complex products, with no atan2/sin/cos per bin (the costly part of a vocoder) and no
+/// wrapping to get wrong.
 pub fn time_stretch(signal: &[f32], ratio: f64, params: VocoderParams) -> Vec<f32> {
     if !(ratio.is_finite() && ratio > 0.0) {
         return Vec::new();
