@@ -20,6 +20,7 @@
 use crate::audio::{AudioBuffer, downmix};
 use crate::dsp::{ResampleError, Spectrogram, Stft, resample};
 use crate::model::PoCoNet;
+use crate::model_file::{ModelFile, ModelFileError};
 use crate::{HOP, MODEL_SAMPLE_RATE, N_FFT};
 use burn::tensor::{Device, Tensor};
 use realfft::num_complex::Complex32;
@@ -42,6 +43,23 @@ pub struct SeparatorConfig {
 impl Default for SeparatorConfig {
     fn default() -> Self {
         Self { chunk_seconds: 10.0, overlap: 0.25, context_seconds: 0.0 }
+    }
+}
+
+impl SeparatorConfig {
+    /// A window's length in samples at `rate` (what the stream cuts the input into).
+    pub fn window_samples(&self, rate: u32) -> usize {
+        ((self.chunk_seconds as f64 * rate as f64) as usize).max(1)
+    }
+
+    /// Samples a window shares with the next at `rate` (cross-faded).
+    pub fn overlap_samples(&self, rate: u32) -> usize {
+        (self.overlap as f64 * self.window_samples(rate) as f64) as usize
+    }
+
+    /// Samples between the starts of consecutive windows at `rate`.
+    pub fn hop_samples(&self, rate: u32) -> usize {
+        self.window_samples(rate) - self.overlap_samples(rate)
     }
 }
 
@@ -76,6 +94,15 @@ pub enum SeparationError {
     Model(String),
 }
 
+/// Why a model file could not become a [`Separator`].
+#[derive(Debug, thiserror::Error)]
+pub enum LoadSeparatorError {
+    #[error(transparent)]
+    Model(#[from] ModelFileError),
+    #[error(transparent)]
+    Separator(#[from] SeparationError),
+}
+
 /// The two stems, at the input's rate and channel count.
 #[derive(Clone, Debug)]
 pub struct Stems {
@@ -97,6 +124,16 @@ pub struct Separator {
 }
 
 impl Separator {
+    /// The separator of a model file's network, on `device`: what every front end loads.
+    pub fn from_model_file(
+        file: &ModelFile,
+        device: Device,
+        config: SeparatorConfig,
+    ) -> Result<Self, LoadSeparatorError> {
+        let (model, _) = file.separator(&device)?;
+        Ok(Self::new(model, device, config)?)
+    }
+
     pub fn new(model: PoCoNet, device: Device, config: SeparatorConfig) -> Result<Self, SeparationError> {
         if !(config.chunk_seconds >= 1.0 && config.chunk_seconds <= 600.0) {
             return Err(SeparationError::Config(format!(
@@ -180,8 +217,7 @@ impl Separator {
         if channels == 0 {
             return Err(SeparationError::NoChannels);
         }
-        let window = ((self.config.chunk_seconds as f64 * sample_rate as f64) as usize).max(1);
-        let overlap = (self.config.overlap as f64 * window as f64) as usize;
+        let (window, overlap) = (self.config.window_samples(sample_rate), self.config.overlap_samples(sample_rate));
         let context_frames = context_frames(self.config.context_seconds, sample_rate);
         // Whole by construction of `context_frames`.
         let context = context_frames * HOP * sample_rate as usize / MODEL_SAMPLE_RATE as usize;
@@ -475,6 +511,18 @@ mod tests {
         let device = Device::flex();
         let model = PoCoNetConfig::new().with_levels(2).with_base_channels(4).with_max_channels(8).init(&device);
         Separator::new(model, device, config).unwrap()
+    }
+
+    #[test]
+    fn window_and_hop_are_what_the_stream_uses() {
+        let config = SeparatorConfig { chunk_seconds: 1.0, overlap: 0.25, context_seconds: 0.0 };
+        assert_eq!(config.window_samples(44_100), 44_100);
+        assert_eq!(config.overlap_samples(44_100), 11_025);
+        assert_eq!(config.hop_samples(44_100), 33_075);
+        let separator = tiny_separator(config.clone());
+        for rate in [16_000, 44_100, 48_000] {
+            assert_eq!(separator.stream(rate, 2).unwrap().window_len(), config.window_samples(rate));
+        }
     }
 
     #[test]

@@ -52,9 +52,9 @@ const FREEWHEEL_LEAD: Duration = Duration::from_secs(1);
 /// How long the worker sleeps when it has nothing to do.
 const IDLE_SLEEP: Duration = Duration::from_micros(500);
 
-/// Window length in samples at `rate`, computed exactly as the core's stream does.
+/// Window length in samples at `rate`, as the core's stream cuts it.
 pub fn window_samples(rate: u32) -> usize {
-    ((CHUNK_SECONDS as f64 * rate as f64) as usize).max(1)
+    separator_config().window_samples(rate)
 }
 
 /// The latency the plugin reports at `rate`, in samples.
@@ -293,7 +293,7 @@ impl Worker {
     fn run(mut self) {
         let rate = self.config.sample_rate;
         let channels = self.config.channels;
-        let hop = window_samples(rate) - (OVERLAP as f64 * window_samples(rate) as f64) as usize;
+        let hop = separator_config().hop_samples(rate);
         let separator = &self.separator;
         let new_stream = || separator.stream(rate, channels);
         let mut stream = match new_stream() {

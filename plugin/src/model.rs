@@ -48,8 +48,7 @@ pub fn load(path: Option<&str>) -> Loaded {
     for candidate in candidates {
         let result = candidate.and_then(|file| {
             let name = file.name().display().to_string();
-            let (model, _) = file.separator(&device.1).map_err(|e| format!("{name}: {e}"))?;
-            let separator = Separator::new(model, device.1.clone(), crate::engine::separator_config())
+            let separator = Separator::from_model_file(&file, device.1.clone(), crate::engine::separator_config())
                 .map_err(|e| format!("{name}: {e}"))?;
             Ok((name, separator))
         });

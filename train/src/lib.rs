@@ -15,6 +15,7 @@ pub mod plotting;
 pub mod progress;
 pub mod random;
 pub mod selftrain;
+pub mod stats;
 pub mod synth;
 pub mod training;
 pub mod vad;

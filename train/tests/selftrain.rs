@@ -89,25 +89,27 @@ fn detectors_train_export_and_resume_exactly() {
     }
 }
 
+/// A synthetic corpus; DAMP-like ones carry the truth, so the filter is checked against it.
 fn synth(cwd: &Path, out: &str, kind: &str, songs: &str, test_songs: &str, seed: &str) {
-    let (ok, text) = svs(
-        cwd,
-        &[
-            "synth",
-            "--out",
-            out,
-            "--kind",
-            kind,
-            "--songs",
-            songs,
-            "--test-songs",
-            test_songs,
-            "--seconds",
-            "6",
-            "--seed",
-            seed,
-        ],
-    );
+    let mut args = vec![
+        "synth",
+        "--out",
+        out,
+        "--kind",
+        kind,
+        "--songs",
+        songs,
+        "--test-songs",
+        test_songs,
+        "--seconds",
+        "6",
+        "--seed",
+        seed,
+    ];
+    if kind == "damp" {
+        args.push("--truth");
+    }
+    let (ok, text) = svs(cwd, &args);
     assert!(ok, "{text}");
 }
 
@@ -184,6 +186,7 @@ fn label_filter_and_the_whole_pipeline_from_the_command_line() {
         "round-1/filter/ranking.csv",
         "round-1/filter/figure2.svg",
         "round-1/filter/figure2.png",
+        "round-1/filter/diagnosis.json",
         "round-1/student/DONE.json",
         "report.md",
         "report.json",
@@ -199,7 +202,12 @@ fn label_filter_and_the_whole_pipeline_from_the_command_line() {
     for series in ["raw (4 songs)", "self-labeled (4 songs)", "labeled (4 songs)"] {
         assert!(figure.contains(series), "{series} missing from Figure 2");
     }
+    let diagnosis: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("round-1/filter/diagnosis.json")).unwrap()).unwrap();
+    assert_eq!(diagnosis["songs"].as_array().unwrap().len(), 4, "{diagnosis}");
+    assert!(diagnosis["songs"][0]["sdr_vocals"].as_f64().is_some_and(f64::is_finite), "{diagnosis}");
     let report = std::fs::read_to_string(run.join("report.md")).unwrap();
+    assert!(report.contains("The filter against the truth"), "{report}");
     assert!(report.contains("| teacher | small |") && report.contains("| student (round 1) | small |"), "{report}");
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(run.join("report.json")).unwrap()).unwrap();

@@ -92,8 +92,8 @@ async fn separate(data: &JsValue) -> Result<(), String> {
     post(&message, None);
 
     let async_reads = label == protocol::WEBGPU_LABEL;
-    let (network, _) = model.separator(&device).map_err(|e| format!("The model cannot be loaded: {e}"))?;
-    let separator = Separator::new(network, device, SeparatorConfig::default()).map_err(|e| e.to_string())?;
+    let separator = Separator::from_model_file(&model, device, SeparatorConfig::default())
+        .map_err(|e| format!("The model cannot be loaded: {e}"))?;
     // Test hook (the page's `?simulate=webgpu-loss`): headless browsers cannot lose a GPU on
     // demand, so the end-to-end tests make the WebGPU run die the way a lost device kills it (a
     // panic in the GPU backend, which ends the worker) with the model already on the GPU, to

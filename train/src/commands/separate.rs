@@ -48,17 +48,13 @@ pub fn run(args: SeparateArgs) -> Result<()> {
     let inputs = collect_inputs(&args.inputs)?;
     let file = super::load_model_file(args.model.as_deref())?;
     let device = args.backend.device(0)?;
-    let (model, model_config) = file.separator(&device)?;
-    tracing::info!(backend = %args.backend, levels = model_config.levels, "model loaded from {}", file.name().display());
-    let separator = Separator::new(
-        model,
-        device,
-        SeparatorConfig {
-            chunk_seconds: args.chunk_seconds,
-            overlap: args.overlap,
-            context_seconds: args.context_seconds,
-        },
-    )?;
+    let config = SeparatorConfig {
+        chunk_seconds: args.chunk_seconds,
+        overlap: args.overlap,
+        context_seconds: args.context_seconds,
+    };
+    let separator = Separator::from_model_file(&file, device, config)?;
+    tracing::info!(backend = %args.backend, "model loaded from {}", file.name().display());
 
     let mut failures = Vec::new();
     for input in &inputs {

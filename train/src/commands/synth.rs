@@ -28,6 +28,10 @@ pub struct SynthArgs {
     /// General MIDI SoundFont (default: $SVS_SOUNDFONT or Debian's TimGM6mb / FluidR3_GM).
     #[arg(long)]
     pub soundfont: Option<PathBuf>,
+    /// `damp` only: also write each recording's clean voice and accompaniment
+    /// (`vocal-truth.wav`, `background-truth.wav`), to score pseudo-labels against.
+    #[arg(long)]
+    pub truth: bool,
 }
 
 pub fn run(args: SynthArgs) -> Result<()> {
@@ -39,6 +43,7 @@ pub fn run(args: SynthArgs) -> Result<()> {
         kind: args.kind,
         seconds: args.seconds,
         soundfont: args.soundfont,
+        truth: args.truth,
     };
     let summary = write_corpus(&options)?;
     println!(

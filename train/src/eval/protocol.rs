@@ -192,8 +192,7 @@ pub fn evaluate_dataset(options: &DatasetEvaluation) -> Result<Evaluation> {
     }
     let file = ModelFile::read(model_path).with_context(|| format!("loading model {}", model_path.display()))?;
     let device = options.backend.device(0)?;
-    let (model, _) = file.separator(&device)?;
-    let separator = Separator::new(model, device, SeparatorConfig::default())?;
+    let separator = Separator::from_model_file(&file, device, SeparatorConfig::default())?;
     let cache = options.results.join(cache_folder_name(model_path)?);
     std::fs::create_dir_all(&cache).with_context(|| format!("creating {}", cache.display()))?;
     let bar = progress::bar(songs.len() as u64, "separating + evaluating", "tracks");

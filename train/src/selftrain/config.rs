@@ -96,6 +96,10 @@ pub struct SynthCorpus {
     pub test_songs: usize,
     pub seconds: f32,
     pub seed: u64,
+    /// DAMP-like corpus only: also write the truth inside each recording (see
+    /// `synth::corpus::CorpusOptions::truth`).
+    #[serde(default)]
+    pub truth: bool,
 }
 
 /// A separator's training, less its data and output folder (the pipeline fills those in).

@@ -53,8 +53,7 @@ pub const RECORD: &str = "label.json";
 impl PseudoLabeler {
     /// The teacher from a model file, on `device`, with the default chunking.
     pub fn new(teacher: &ModelFile, device: &Device) -> Result<Self> {
-        let (model, _) = teacher.separator(device)?;
-        Ok(Self { teacher: Separator::new(model, device.clone(), SeparatorConfig::default())? })
+        Ok(Self { teacher: Separator::from_model_file(teacher, device.clone(), SeparatorConfig::default())? })
     }
 
     fn separate(&self, signal: Vec<f32>) -> Result<svs_core::Stems> {

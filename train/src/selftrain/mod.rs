@@ -4,6 +4,7 @@
 //! resumably, ending in a [`report`].
 
 pub mod config;
+pub mod diagnosis;
 pub mod figure;
 pub mod filter;
 pub mod label;

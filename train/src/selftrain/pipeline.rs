@@ -6,7 +6,8 @@
 //!   teacher/                  the teacher's training run; DONE.json when finished
 //!   vad/                      both detectors' runs and vad-{vocals,accompaniment}.safetensors
 //!   round-<r>/labels/         pseudo-labels by the round's teacher (svs label)
-//!   round-<r>/filter/         ranking.csv, kept/, figure2.png/.svg (svs filter)
+//!   round-<r>/filter/         ranking.csv, kept/, figure2.png/.svg (svs filter); diagnosis.json
+//!                             (round 1, when the unlabeled corpus has the truth: the filter against it)
 //!   round-<r>/pseudo-cache/   the kept songs' segment cache
 //!   round-<r>/student/        the student's training run; DONE.json when finished
 //!   eval/<model>.json         test-split SDRs (per-track results cached below eval/)
@@ -19,8 +20,8 @@
 //! killed pipeline, started again with the same command, goes on where it stopped.
 
 use super::config::{CorpusSection, SelfTrainConfig, SeparatorStage};
-use super::filter::VadFilter;
-use super::filter::{FigureCorpus, filter_and_plot};
+use super::diagnosis::diagnose_filter;
+use super::filter::{FigureCorpus, VadFilter, filter_and_plot};
 use super::label::label_corpus;
 use super::report::{self, ReportRow};
 use super::shard::Shard;
@@ -101,6 +102,7 @@ pub fn run(config: &SelfTrainConfig, options: &PipelineOptions) -> Result<PathBu
                 kind,
                 seconds: corpus.seconds,
                 soundfont: None,
+                truth: corpus.truth,
             })?;
         }
     }
@@ -168,6 +170,7 @@ pub fn run(config: &SelfTrainConfig, options: &PipelineOptions) -> Result<PathBu
     )?;
 
     let mut figure2 = None;
+    let mut diagnosis = None;
     for round in 1..=config.rounds {
         let dir = out.join(format!("round-{round}"));
         let teacher = models.last().expect("the teacher is first").clone();
@@ -201,6 +204,16 @@ pub fn run(config: &SelfTrainConfig, options: &PipelineOptions) -> Result<PathBu
         let kept = filter_and_plot(&filter, &labels, config.filter.keep_top, &filter_dir, &corpora)?;
         if round == 1 {
             figure2 = Some(filter_dir.join("figure2.png"));
+            diagnosis = diagnose_filter(&kept, &labels, config.unlabeled.dataset, &config.unlabeled.root)?;
+            if let Some(d) = &diagnosis {
+                tracing::info!(
+                    "filter vs truth: rank correlation {:.2}, kept {:.2} dB, dropped {:.2} dB",
+                    d.rank_correlation,
+                    d.kept_mean_sdr,
+                    d.dropped_mean_sdr
+                );
+                write_atomically(&filter_dir.join("diagnosis.json"), serde_json::to_string_pretty(d)?.as_bytes())?;
+            }
         }
         tracing::info!("kept {} of {} pseudo-labeled songs", kept.kept, kept.songs);
         let pseudo_cache = dir.join("pseudo-cache");
@@ -284,7 +297,7 @@ pub fn run(config: &SelfTrainConfig, options: &PipelineOptions) -> Result<PathBu
     }
     let best = report::best_row(&rows).context("no model was evaluated")?;
     write_final(out, &rows[best], &config.test)?;
-    report::write(out, config, &rows, figure2.as_deref())?;
+    report::write(out, config, &rows, figure2.as_deref(), diagnosis.as_ref())?;
     Ok(out.join("report.md"))
 }
 

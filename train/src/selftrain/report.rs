@@ -3,6 +3,7 @@
 //! unlabeled corpus, top %, vocal / accompaniment / mean SDR on the test songs), and Figure 2.
 
 use super::config::SelfTrainConfig;
+use super::diagnosis::FilterDiagnosis;
 use crate::eval::protocol::Summary;
 use anyhow::Result;
 use serde::Serialize;
@@ -79,10 +80,18 @@ struct JsonReport<'a> {
     models: &'a [ReportRow],
     best: Option<&'a str>,
     figure2: Option<&'a Path>,
+    /// The first round's filter against the truth (synthetic corpora written with `--truth`).
+    filter_diagnosis: Option<&'a FilterDiagnosis>,
     config: &'a SelfTrainConfig,
 }
 
-pub fn write(out: &Path, config: &SelfTrainConfig, rows: &[ReportRow], figure2: Option<&Path>) -> Result<()> {
+pub fn write(
+    out: &Path,
+    config: &SelfTrainConfig,
+    rows: &[ReportRow],
+    figure2: Option<&Path>,
+    diagnosis: Option<&FilterDiagnosis>,
+) -> Result<()> {
     let best = best_row(rows).map(|i| rows[i].name.as_str());
     let test_set = format!(
         "{:?} at {} ({} songs)",
@@ -119,6 +128,20 @@ pub fn write(out: &Path, config: &SelfTrainConfig, rows: &[ReportRow], figure2: 
             rel.display()
         );
     }
+    if let Some(d) = diagnosis {
+        let _ = writeln!(
+            md,
+            "\n## The filter against the truth\n\nTrue quality of each pseudo-label (signal-to-residual \
+             ratio against the clean part of its recording, the mean of the vocal and accompaniment \
+             labels) against the detectors' poor-frame fraction, over {} songs: Spearman rank correlation \
+             **{:.2}** (negative: more poor frames, worse labels). Kept songs: mean {} dB; dropped songs: \
+             mean {} dB.",
+            d.songs.len(),
+            d.rank_correlation,
+            db(d.kept_mean_sdr),
+            db(d.dropped_mean_sdr)
+        );
+    }
     write_atomically(&out.join("report.md"), md.as_bytes())?;
     let json = JsonReport {
         protocol: "BSS Eval v4 (museval 0.4.1 mode v4), 1 s windows, 16 kHz mono; medians",
@@ -126,6 +149,7 @@ pub fn write(out: &Path, config: &SelfTrainConfig, rows: &[ReportRow], figure2: 
         models: rows,
         best,
         figure2,
+        filter_diagnosis: diagnosis,
         config,
     };
     write_atomically(&out.join("report.json"), serde_json::to_string_pretty(&json)?.as_bytes())?;

@@ -38,7 +38,16 @@ pub struct CorpusOptions {
     pub seconds: f32,
     /// General MIDI SoundFont (default: [`default_soundfont_path`]).
     pub soundfont: Option<PathBuf>,
+    /// [`SynthKind::Damp`] only: also write the truth inside each recording (`vocal-truth.wav`:
+    /// the clean voice in `vocal.wav`; `background-truth.wav`: the clean accompaniment in
+    /// `background.wav`, each at its track's gain), to score pseudo-labels against.
+    pub truth: bool,
 }
+
+/// The clean voice inside a synthetic DAMP performance's `vocal.wav` ([`CorpusOptions::truth`]).
+pub const DAMP_VOCAL_TRUTH: &str = "vocal-truth.wav";
+/// The clean accompaniment inside its `background.wav`.
+pub const DAMP_BACKGROUND_TRUTH: &str = "background-truth.wav";
 
 /// What [`write_corpus`] wrote.
 #[derive(Clone, Debug)]
@@ -126,11 +135,19 @@ fn write_song(synth: &SongSynthesizer, args: &CorpusOptions, test: bool, index: 
                 let pair = damp_pair(&song, seed ^ 0xDA3F);
                 let (acc_db, voice_db) = (pair.accompaniment_leak_db, pair.voice_leak_db);
                 let row = format!("{key},{key}/vocal.wav,{key}/background.wav,{acc_db:.2},{voice_db:.2}");
-                Ok(vec![
+                let mut files = vec![
                     ("vocal.wav", wav(rate, pair.vocal_track)?),
                     ("background.wav", wav(rate, pair.background_track)?),
                     ("metadata-row.csv", row.into_bytes()),
-                ])
+                ];
+                if args.truth {
+                    let scaled = |x: &[f32], gain: f32| x.iter().map(|v| v * gain).collect::<Vec<f32>>();
+                    let voice = scaled(&song.vocals, pair.vocal_track_gain);
+                    let accompaniment = scaled(&song.accompaniment(), pair.background_track_gain);
+                    files.push((DAMP_VOCAL_TRUTH, wav(rate, voice)?));
+                    files.push((DAMP_BACKGROUND_TRUTH, wav(rate, accompaniment)?));
+                }
+                Ok(files)
             })?;
             let row = dir.join("metadata-row.csv");
             Ok(Some(std::fs::read_to_string(&row).with_context(|| format!("reading {}", row.display()))?))
@@ -186,4 +203,51 @@ fn write_damp_csv(out: &Path, rows: &[String]) -> Result<()> {
         writeln!(file, "{row}")?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::synth::dsp::{energy, energy_ratio_db};
+    use svs_core::audio::read_audio;
+
+    #[test]
+    fn damp_truth_is_the_clean_part_of_each_recording() {
+        if default_soundfont_path().filter(|p| p.is_file()).is_none() {
+            eprintln!("SKIPPED: no General MIDI SoundFont (apt-get install timgm6mb-soundfont)");
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let options = CorpusOptions {
+            out: dir.path().join("damp"),
+            songs: 2,
+            test_songs: 0,
+            seed: 5,
+            kind: SynthKind::Damp,
+            seconds: 4.0,
+            soundfont: None,
+            truth: true,
+        };
+        assert_eq!(write_corpus(&options).unwrap().songs, 2);
+        let csv = std::fs::read_to_string(options.out.join("vsep_metadata.csv")).unwrap();
+        for row in csv.lines().skip(1) {
+            let fields: Vec<&str> = row.split(',').collect();
+            let folder = options.out.join(fields[0]);
+            let read = |name: &str| read_audio(&folder.join(name)).unwrap().channels.remove(0);
+            let (background, truth) = (read("background.wav"), read(DAMP_BACKGROUND_TRUTH));
+            assert_eq!(background.len(), truth.len());
+            // background = (accompaniment + leaked voice) x gain, truth = accompaniment x gain:
+            // their difference is the leaked voice, at the level the metadata says.
+            let leak: Vec<f32> = background.iter().zip(&truth).map(|(b, t)| b - t).collect();
+            let voice_db: f32 = fields[4].parse().unwrap();
+            let measured = energy_ratio_db(energy(&leak), energy(&truth));
+            assert!((measured - voice_db).abs() < 0.05, "{row}: voice leak {measured} dB");
+            let (vocal, voice) = (read("vocal.wav"), read(DAMP_VOCAL_TRUTH));
+            let leak: Vec<f32> = vocal.iter().zip(&voice).map(|(v, t)| v - t).collect();
+            let accompaniment_db: f32 = fields[3].parse().unwrap();
+            // The accompaniment leak plus mic noise 20 dB or more below it.
+            let measured = energy_ratio_db(energy(&leak), energy(&voice));
+            assert!(measured > accompaniment_db - 0.05 && measured < accompaniment_db + 0.5, "{row}: {measured} dB");
+        }
+    }
 }

@@ -68,6 +68,11 @@ impl TrainingData {
         self.datasets.iter().map(|(c, _, _)| c.hours()).sum()
     }
 
+    /// Each dataset's label and weight, for model metadata ("MUSDB18 train (weight 1)").
+    pub fn trained_on(&self) -> Vec<String> {
+        self.datasets.iter().map(|(_, w, l)| format!("{l} (weight {w})")).collect()
+    }
+
     /// Draws a batch.
     pub fn batch(&self, augmenter: &Augmenter, batch: usize, rng: &mut ChaCha8Rng) -> Batch {
         let samples = augmenter.window_samples();

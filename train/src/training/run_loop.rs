@@ -3,7 +3,7 @@
 //! given number of steps (tests use that to simulate a kill). What differs between the models
 //! (the loss and its step, the validation and its score, what gets saved) is a [`Learner`].
 
-use super::checkpoint::TrainingState;
+use super::checkpoint::{self, TrainingState};
 use super::config::TrainingSection;
 use super::data::{Batch, TrainingData};
 use super::metrics::{self, MetricsRecord};
@@ -11,9 +11,14 @@ use super::schedule::ScheduleConfig;
 use crate::augment::Augmenter;
 use crate::progress;
 use anyhow::{Result, bail};
+use burn::module::Module;
+use burn::optim::{AdamConfig, ModuleOptimizer};
+use burn::store::ModuleSnapshot;
 use rand_chacha::ChaCha8Rng;
+use rand_chacha::rand_core::SeedableRng;
 use std::path::Path;
 use std::time::Instant;
+use svs_core::ModelFile;
 
 /// A model being trained, with its optimiser and its validation.
 pub trait Learner {
@@ -47,6 +52,36 @@ pub trait Learner {
 
     /// Writes a checkpoint of the current model, optimiser and `state`.
     fn save_checkpoint(&self, run: &Path, state: &TrainingState) -> Result<()>;
+}
+
+/// A resumed run: its model (with the checkpoint's weights), optimiser and state.
+pub type Resumed<M> = (M, ModuleOptimizer, TrainingState);
+
+/// Resumes run `run` from its latest checkpoint, if it has one: the checkpoint's model
+/// configuration (read by `saved_config`) must equal `config`; `init` builds the model the
+/// weights are loaded into. `None` (with a warning) when there is nothing to resume.
+pub fn resume_latest<M: Module + ModuleSnapshot, C: PartialEq>(
+    run: &Path,
+    config: &C,
+    saved_config: impl FnOnce(&ModelFile) -> Result<C>,
+    init: impl FnOnce() -> M,
+) -> Result<Option<Resumed<M>>> {
+    let Some((dir, state)) = checkpoint::latest(run)? else {
+        tracing::warn!("{}: no checkpoint to resume from; starting from the beginning", run.display());
+        return Ok(None);
+    };
+    if saved_config(&checkpoint::model_file(&dir)?)? != *config {
+        bail!("{}: the checkpoint's model does not match the configuration's model", dir.display());
+    }
+    let mut model = init();
+    let optimizer = checkpoint::resume(run, &dir, &state, &mut model)?;
+    Ok(Some((model, optimizer, state)))
+}
+
+/// A fresh optimiser and state for a run started from the beginning (its old metrics go).
+pub fn fresh_start(run: &Path, seed: u64) -> (ModuleOptimizer, TrainingState) {
+    let _ = std::fs::remove_file(run.join("metrics.jsonl"));
+    (AdamConfig::new().init(), TrainingState::new(&ChaCha8Rng::seed_from_u64(seed)))
 }
 
 /// How long and how often (from the configuration), and when this invocation stops early.

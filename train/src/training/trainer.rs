@@ -10,10 +10,8 @@ use super::validation::{ValidationResult, ValidationSet, validate};
 use crate::augment::Augmenter;
 use anyhow::{Context, Result, bail};
 use burn::module::Module;
-use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer, MultiGradientsParams};
+use burn::optim::{GradientsParams, ModuleOptimizer, MultiGradientsParams};
 use burn::tensor::{Device, Tensor};
-use rand_chacha::ChaCha8Rng;
-use rand_chacha::rand_core::SeedableRng;
 use std::path::{Path, PathBuf};
 use svs_core::dsp::tensor_stft::{model_istft, model_stft};
 use svs_core::model::{PoCoNet, PoCoNetConfig, SeparationLoss};
@@ -121,21 +119,14 @@ pub fn train(config: &TrainConfig, options: &TrainOptions) -> Result<TrainSummar
     let model_config = config.model.resolve();
     let commit = git_commit();
 
-    // Model, optimiser and state: fresh, from --init, or from the latest checkpoint.
-    let resumed = if options.resume { checkpoint::latest(&run)? } else { None };
-    if options.resume && resumed.is_none() {
-        tracing::warn!("{}: no checkpoint to resume from; starting from the beginning", run.display());
-    }
+    // Model, optimiser and state: from the latest checkpoint, else fresh or from --init.
+    let resumed = if options.resume {
+        run_loop::resume_latest(&run, &model_config, |f| Ok(f.separator_config()?), || model_config.init(&device))?
+    } else {
+        None
+    };
     let (model, optimizer, mut state) = match resumed {
-        Some((dir, state)) => {
-            let saved_config = checkpoint::model_file(&dir)?.separator_config()?;
-            if saved_config != model_config {
-                bail!("{}: the checkpoint's model does not match the configuration's model", dir.display());
-            }
-            let mut model = model_config.init(&device);
-            let optimizer = checkpoint::resume(&run, &dir, &state, &mut model)?;
-            (model.train(), optimizer, state)
-        }
+        Some(resumed) => resumed,
         None => {
             device.seed(config.training.seed);
             let model = match &options.init {
@@ -148,11 +139,11 @@ pub fn train(config: &TrainConfig, options: &TrainOptions) -> Result<TrainSummar
                 }
                 None => model_config.init(&device),
             };
-            let rng = ChaCha8Rng::seed_from_u64(config.training.seed);
-            let _ = std::fs::remove_file(run.join("metrics.jsonl"));
-            (model.train(), AdamConfig::new().init(), TrainingState::new(&rng))
+            let (optimizer, state) = run_loop::fresh_start(&run, config.training.seed);
+            (model, optimizer, state)
         }
     };
+    let model = model.train();
     std::fs::write(run.join("config.toml"), toml::to_string_pretty(config)?)?;
     std::fs::write(run.join("git-commit"), &commit)?;
 
@@ -160,7 +151,7 @@ pub fn train(config: &TrainConfig, options: &TrainOptions) -> Result<TrainSummar
     let augmenter = Augmenter::new(config.augment.clone(), MODEL_SAMPLE_RATE)?;
     let validation = ValidationSet::for_training(&config.data)?;
     let loss = config.loss.resolve().init();
-    let trained_on: Vec<String> = data.datasets.iter().map(|(_, w, l)| format!("{l} (weight {w})")).collect();
+    let trained_on = data.trained_on();
     tracing::info!(
         "training {} parameters on {:.2} h of audio ({}), {} validation songs",
         model.num_params(),

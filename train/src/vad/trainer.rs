@@ -16,11 +16,10 @@ use crate::training::trainer::{TrainOptions, git_commit};
 use crate::training::validation::ValidationSet;
 use anyhow::{Context, Result, bail};
 use burn::module::Module;
-use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Tensor, TensorData};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
-use rand_chacha::rand_core::SeedableRng;
 use std::path::{Path, PathBuf};
 use svs_core::MODEL_SAMPLE_RATE;
 use svs_core::model::vad::{energy_ratio_targets, frame_count, soft_bce_with_logits};
@@ -163,23 +162,18 @@ fn train_detector(
     let model_config = config.detector.resolve();
     let commit = git_commit();
 
-    let resumed = if options.resume { checkpoint::latest(&run)? } else { None };
+    let resumed = if options.resume {
+        run_loop::resume_latest(&run, &model_config, |f| Ok(f.vad_config()?), || model_config.init(&device))?
+    } else {
+        None
+    };
     let (model, optimizer, mut state) = match resumed {
-        Some((dir, state)) => {
-            let saved = checkpoint::model_file(&dir)?.vad_config()?;
-            if saved != model_config {
-                bail!("{}: the checkpoint's detector does not match the configuration's", dir.display());
-            }
-            let mut model = model_config.init(&device);
-            let optimizer = checkpoint::resume(&run, &dir, &state, &mut model)?;
-            (model, optimizer, state)
-        }
+        Some(resumed) => resumed,
         None => {
             // Different seeds for the two detectors' initialisations, the same data stream.
             device.seed(config.training.seed ^ (source as u64 + 1));
-            let _ = std::fs::remove_file(run.join("metrics.jsonl"));
-            let rng = ChaCha8Rng::seed_from_u64(config.training.seed);
-            (model_config.init(&device), AdamConfig::new().init(), TrainingState::new(&rng))
+            let (optimizer, state) = run_loop::fresh_start(&run, config.training.seed);
+            (model_config.init(&device), optimizer, state)
         }
     };
     if state.iteration >= config.training.iterations && exported.exists() {
@@ -193,7 +187,7 @@ fn train_detector(
     let data = TrainingData::open(&config.data.train)?;
     let augmenter = Augmenter::new(config.augment.clone(), MODEL_SAMPLE_RATE)?;
     let validation = ValidationSet::for_training(&config.data)?;
-    let trained_on: Vec<String> = data.datasets.iter().map(|(_, w, l)| format!("{l} (weight {w})")).collect();
+    let trained_on = data.trained_on();
     tracing::info!(
         "training the {} detector ({} parameters) on {:.2} h of audio",
         source.name(),
@@ -326,6 +320,7 @@ impl Learner for DetectorLearner<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rand_chacha::rand_core::SeedableRng;
 
     #[test]
     fn lone_sources_silence_one_source_and_keep_the_mixture_consistent() {
