@@ -110,14 +110,22 @@ pub struct Stems {
     pub accompaniment: AudioBuffer,
 }
 
+/// The network a separator runs, chosen once when it is built.
+#[derive(Debug)]
+enum Network {
+    /// The model compiled for the CPU (batch norm folded, channels-last gemm convolutions):
+    /// what runs on burn's `flex` device.
+    #[cfg(feature = "flex")]
+    Cpu(crate::model::CpuPoCoNet),
+    /// The burn tensor graph ([`PoCoNet::masks`]) on the separator's device (GPUs, and the CPU
+    /// for comparisons).
+    TensorGraph(PoCoNet),
+}
+
 /// A separator model on a device, with its chunking settings.
 #[derive(Debug)]
 pub struct Separator {
-    model: PoCoNet,
-    /// The same model compiled for the CPU (batch norm folded, no autodiff-ready tensor graph),
-    /// used whenever the device is burn's `flex` backend.
-    #[cfg(feature = "flex")]
-    cpu: Option<crate::model::CpuPoCoNet>,
+    network: Network,
     device: Device,
     config: SeparatorConfig,
     model_stft: Stft,
@@ -134,7 +142,24 @@ impl Separator {
         Ok(Self::new(model, device, config)?)
     }
 
+    /// The separator of `model` on `device`: on burn's `flex` device the model compiled for the
+    /// CPU, elsewhere its tensor graph.
     pub fn new(model: PoCoNet, device: Device, config: SeparatorConfig) -> Result<Self, SeparationError> {
+        #[cfg(feature = "flex")]
+        if device == Device::flex() {
+            let network = Network::Cpu(crate::model::CpuPoCoNet::new(&model));
+            return Self::with_network(network, device, config);
+        }
+        Self::with_network(Network::TensorGraph(model), device, config)
+    }
+
+    /// The separator running `model`'s tensor graph even on the CPU, instead of the compiled CPU
+    /// model (for comparisons: `svs bench separate --tensor-graph`).
+    pub fn new_tensor_graph(model: PoCoNet, device: Device, config: SeparatorConfig) -> Result<Self, SeparationError> {
+        Self::with_network(Network::TensorGraph(model), device, config)
+    }
+
+    fn with_network(network: Network, device: Device, config: SeparatorConfig) -> Result<Self, SeparationError> {
         if !(config.chunk_seconds >= 1.0 && config.chunk_seconds <= 600.0) {
             return Err(SeparationError::Config(format!(
                 "chunk length {} s is outside 1..600 s",
@@ -147,25 +172,7 @@ impl Separator {
         if !(0.0..=60.0).contains(&config.context_seconds) {
             return Err(SeparationError::Config(format!("context {} s is outside 0..60 s", config.context_seconds)));
         }
-        #[cfg(feature = "flex")]
-        let cpu = (device == Device::flex()).then(|| crate::model::CpuPoCoNet::new(&model));
-        Ok(Self {
-            model,
-            #[cfg(feature = "flex")]
-            cpu,
-            device,
-            config,
-            model_stft: Stft::new(N_FFT, HOP),
-        })
-    }
-
-    /// Runs the model as its burn tensor graph ([`PoCoNet::masks`]) even on the CPU, instead of
-    /// the compiled CPU model (for comparisons: `svs bench separate --tensor-graph`).
-    pub fn with_tensor_graph(self) -> Self {
-        #[cfg(feature = "flex")]
-        return Self { cpu: None, ..self };
-        #[cfg(not(feature = "flex"))]
-        self
+        Ok(Self { network, device, config, model_stft: Stft::new(N_FFT, HOP) })
     }
 
     pub fn config(&self) -> &SeparatorConfig {
@@ -236,11 +243,12 @@ impl Separator {
 
     /// The complex vocal mask of a mono 16 kHz signal, frame-major `[frames][513]`.
     pub fn vocal_mask(&self, mono16: &[f32]) -> Result<Spectrogram, SeparationError> {
-        #[cfg(feature = "flex")]
-        if let Some(cpu) = &self.cpu {
-            return Ok(self.cpu_vocal_mask(cpu, mono16));
-        }
-        let (masks, n_frames) = self.vocal_mask_tensor(mono16);
+        let model = match &self.network {
+            #[cfg(feature = "flex")]
+            Network::Cpu(cpu) => return Ok(self.cpu_vocal_mask(cpu, mono16)),
+            Network::TensorGraph(model) => model,
+        };
+        let (masks, n_frames) = self.vocal_mask_tensor(model, mono16);
         // A GPU can fail here (out of memory, a buffer over the adapter's size limit): report it
         // as an error (try smaller --chunk-seconds), never a panic.
         mask_spectrogram(masks.try_into_data().map_err(device_error)?, n_frames)
@@ -249,11 +257,12 @@ impl Separator {
     /// [`Self::vocal_mask`] for devices that cannot block on a read: WebGPU in a browser only
     /// hands tensor data back asynchronously. Same result as the blocking version.
     pub async fn vocal_mask_async(&self, mono16: &[f32]) -> Result<Spectrogram, SeparationError> {
-        #[cfg(feature = "flex")]
-        if let Some(cpu) = &self.cpu {
-            return Ok(self.cpu_vocal_mask(cpu, mono16));
-        }
-        let (masks, n_frames) = self.vocal_mask_tensor(mono16);
+        let model = match &self.network {
+            #[cfg(feature = "flex")]
+            Network::Cpu(cpu) => return Ok(self.cpu_vocal_mask(cpu, mono16)),
+            Network::TensorGraph(model) => model,
+        };
+        let (masks, n_frames) = self.vocal_mask_tensor(model, mono16);
         mask_spectrogram(masks.into_data_async().await.map_err(device_error)?, n_frames)
     }
 
@@ -277,10 +286,10 @@ impl Separator {
 
     /// The model's vocal mask `[1, 1, frames, bins, 2]` (still on the device) and the number of
     /// frames that belong to `mono16`.
-    fn vocal_mask_tensor(&self, mono16: &[f32]) -> (Tensor<5>, usize) {
+    fn vocal_mask_tensor(&self, model: &PoCoNet, mono16: &[f32]) -> (Tensor<5>, usize) {
         let (flat, frames, n_frames) = self.model_input(mono16);
         let input = Tensor::<1>::from_floats(flat.as_slice(), &self.device).reshape([1, frames, N_FFT / 2 + 1, 2]);
-        let masks = self.model.masks(input);
+        let masks = model.masks(input);
         (masks.narrow(1, 0, 1), n_frames)
     }
 
@@ -700,12 +709,15 @@ mod tests {
     fn the_cpu_model_gives_the_tensor_models_mask() {
         // On the CPU the separator runs the folded CpuPoCoNet; it must agree with the tensor
         // graph (PoCoNet::masks) that other devices run.
-        let sep = tiny_separator(SeparatorConfig::default());
-        assert!(sep.cpu.is_some());
+        let device = Device::flex();
+        let model = PoCoNetConfig::new().with_levels(2).with_base_channels(4).with_max_channels(8).init(&device);
+        let sep = Separator::new(model.clone(), device.clone(), SeparatorConfig::default()).unwrap();
+        assert!(matches!(sep.network, Network::Cpu(_)));
+        let graph = Separator::new_tensor_graph(model, device, SeparatorConfig::default()).unwrap();
+        assert!(matches!(graph.network, Network::TensorGraph(_)));
         let mono = &song(16000, 2.3, 1).channels[0];
         let fast = sep.vocal_mask(mono).unwrap();
-        let (masks, n_frames) = sep.vocal_mask_tensor(mono);
-        let reference = mask_spectrogram(masks.into_data(), n_frames).unwrap();
+        let reference = graph.vocal_mask(mono).unwrap();
         assert_eq!((fast.n_frames, fast.n_bins), (reference.n_frames, reference.n_bins));
         let diff = fast.bins.iter().zip(&reference.bins).map(|(a, b)| (a - b).norm()).fold(0.0f32, f32::max);
         assert!(diff < 1e-4, "{diff}");

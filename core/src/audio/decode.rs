@@ -15,6 +15,10 @@ use symphonia::core::io::{MediaSource, MediaSourceStream};
 use symphonia::core::meta::MetadataOptions;
 use symphonia::core::probe::Hint;
 
+/// File extensions of the formats this build decodes (symphonia's `wav`, `flac`, `mp3`, `ogg` +
+/// `vorbis` and `isomp4` + `aac` features): what folder walkers should pick up.
+pub const SUPPORTED_EXTENSIONS: [&str; 8] = ["wav", "flac", "mp3", "ogg", "oga", "m4a", "mp4", "aac"];
+
 #[derive(Debug, thiserror::Error)]
 pub enum DecodeError {
     #[error("{path}: cannot open: {source}")]

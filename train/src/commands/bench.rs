@@ -77,11 +77,13 @@ pub fn run(args: BenchArgs) -> Result<()> {
         } => {
             let device = backend.device(0)?;
             let config = preset.config();
-            let mut separator =
-                Separator::new(config.init(&device), device, SeparatorConfig { chunk_seconds, ..Default::default() })?;
-            if tensor_graph {
-                separator = separator.with_tensor_graph();
-            }
+            let separator_config = SeparatorConfig { chunk_seconds, ..Default::default() };
+            let model = config.init(&device);
+            let separator = if tensor_graph {
+                Separator::new_tensor_graph(model, device, separator_config)?
+            } else {
+                Separator::new(model, device, separator_config)?
+            };
             let n = (seconds * rate as f32) as usize;
             let audio = AudioBuffer::new(rate, (0..channels).map(|c| test_signal(0, n, rate, c)).collect());
             // Warm-up (first-call allocations, shader compilation on wgpu).

@@ -5,6 +5,7 @@
 use super::song::{AudioRef, DataError, Song, SongSources, Split};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
+use svs_core::audio::SUPPORTED_EXTENSIONS;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
@@ -43,9 +44,6 @@ pub const MUSDB_VALIDATION_TRACKS: [&str; 14] = [
     "Meaxic - Take A Step",
     "Traffic Experiment - Sirens",
 ];
-
-/// Audio file extensions symphonia reads in this build.
-pub const AUDIO_EXTENSIONS: [&str; 10] = ["wav", "flac", "mp3", "ogg", "oga", "m4a", "mp4", "aac", "aif", "aiff"];
 
 /// Songs found, and the songs that could not be listed (reported by name, skipped).
 #[derive(Debug, Default)]
@@ -95,12 +93,12 @@ fn is_audio(path: &Path) -> bool {
         && path
             .extension()
             .and_then(|e| e.to_str())
-            .is_some_and(|e| AUDIO_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+            .is_some_and(|e| SUPPORTED_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
 }
 
 /// The audio file in `dir` whose name without extension is `stem`.
 fn find_audio(dir: &Path, stem: &str) -> Option<PathBuf> {
-    AUDIO_EXTENSIONS.iter().map(|ext| dir.join(format!("{stem}.{ext}"))).find(|p| p.is_file())
+    SUPPORTED_EXTENSIONS.iter().map(|ext| dir.join(format!("{stem}.{ext}"))).find(|p| p.is_file())
 }
 
 fn musdb_split(folder: &str, track: &str) -> Split {
