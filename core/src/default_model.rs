@@ -27,3 +27,15 @@ pub enum DefaultModelError {
     #[error(transparent)]
     File(#[from] ModelFileError),
 }
+
+#[cfg(all(test, svs_default_model))]
+mod tests {
+    #[test]
+    fn the_embedded_model_carries_a_checksum_that_matches() {
+        let file = super::default_model().unwrap();
+        assert!(
+            file.has_checksum,
+            "re-run `cargo run -p svs-core --example add_model_checksum -- models/default.safetensors`"
+        );
+    }
+}

@@ -4,6 +4,11 @@
 //! Why safetensors: PyTorch tooling reads it (`safetensors.torch.load_file`), loading cannot
 //! execute code, the header is plain JSON we can validate before touching any tensor, and
 //! burn-store reads and writes it on every backend, wasm included.
+//!
+//! The header also holds a SHA-256 of the tensors (`svs_weights_sha256`, see
+//! `weights_checksum`), checked on every load: safetensors itself only checks that offsets and
+//! shapes add up, so flipped bytes in the weights would otherwise load and separate badly
+//! without a word. Files written before the checksum existed still load, with a warning.
 
 use crate::model::{PoCoNet, PoCoNetConfig, VadConfig, VocalActivityDetector};
 use burn::config::Config;
@@ -17,6 +22,8 @@ use std::path::{Path, PathBuf};
 /// Written into every file; bumped on incompatible changes.
 pub const FORMAT_NAME: &str = "svs-model";
 pub const FORMAT_VERSION: u32 = 1;
+/// The header entry holding the hex SHA-256 of the tensors.
+pub const CHECKSUM_KEY: &str = "svs_weights_sha256";
 
 /// What the file contains.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -66,8 +73,8 @@ pub struct ModelMetadata {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ModelFileError {
-    #[error("{path}: cannot read model file: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    #[error("{path}: cannot read model file: {error}")]
+    Io { path: PathBuf, error: std::io::Error },
     #[error("{path}: not an svs model file: {reason}")]
     NotAModel { path: PathBuf, reason: String },
     #[error("{path}: model format version {found} is not supported (this build reads version {FORMAT_VERSION})")]
@@ -76,6 +83,13 @@ pub enum ModelFileError {
     WrongKind { path: PathBuf, found: String, expected: String },
     #[error("{path}: corrupt or incomplete weights: {reason}")]
     Weights { path: PathBuf, reason: String },
+    #[error(
+        "{path}: the weights do not match the checksum in the file's header (the file is damaged; \
+         copy or download it again)"
+    )]
+    Checksum { path: PathBuf },
+    #[error("{path}: tensor '{tensor}' holds {count} NaN or infinite weights (a diverged training run?)")]
+    NonFinite { path: PathBuf, tensor: String, count: usize },
 }
 
 /// A parsed, validated model file (weights still as bytes until a model is built from it).
@@ -84,6 +98,8 @@ pub struct ModelFile {
     pub kind: ModelKind,
     pub config_json: String,
     pub metadata: ModelMetadata,
+    /// Whether the header held a weights checksum (it matched, or the file was refused).
+    pub has_checksum: bool,
     name: PathBuf,
     bytes: Vec<u8>,
 }
@@ -96,7 +112,7 @@ impl std::fmt::Debug for ModelFile {
 
 impl ModelFile {
     pub fn read(path: &Path) -> Result<Self, ModelFileError> {
-        let bytes = std::fs::read(path).map_err(|source| ModelFileError::Io { path: path.to_owned(), source })?;
+        let bytes = std::fs::read(path).map_err(|error| ModelFileError::Io { path: path.to_owned(), error })?;
         Self::from_bytes(bytes, path)
     }
 
@@ -122,7 +138,23 @@ impl ModelFile {
             Some(json) => serde_json::from_str(json).map_err(|e| not_a_model(format!("bad metadata ({e})")))?,
             None => ModelMetadata::default(),
         };
-        Ok(Self { kind, config_json, metadata, name: path, bytes })
+        let tensors = safetensors::SafeTensors::deserialize(&bytes)
+            .map_err(|e| ModelFileError::Weights { path: path.clone(), reason: e.to_string() })?;
+        let has_checksum = match meta.get(CHECKSUM_KEY) {
+            Some(stated) if *stated == content_checksum(&kind_name, &config_json, &tensors) => true,
+            Some(_) => return Err(ModelFileError::Checksum { path }),
+            None => {
+                tracing::warn!(
+                    "{}: has no weights checksum (written before svs added one), so damage to its \
+                     weights cannot be detected",
+                    path.display()
+                );
+                false
+            }
+        };
+        refuse_non_finite(&tensors, &path)?;
+        drop(tensors);
+        Ok(Self { kind, config_json, metadata, has_checksum, name: path, bytes })
     }
 
     pub fn name(&self) -> &Path {
@@ -132,10 +164,12 @@ impl ModelFile {
     /// The separator's configuration, if this is a separator file.
     pub fn separator_config(&self) -> Result<PoCoNetConfig, ModelFileError> {
         self.expect_kind(ModelKind::Separator)?;
-        serde_json::from_str(&self.config_json).map_err(|e| ModelFileError::NotAModel {
+        let config: PoCoNetConfig = serde_json::from_str(&self.config_json).map_err(|e| ModelFileError::NotAModel {
             path: self.name.clone(),
             reason: format!("bad configuration ({e})"),
-        })
+        })?;
+        separator_limits(&config).map_err(|reason| ModelFileError::NotAModel { path: self.name.clone(), reason })?;
+        Ok(config)
     }
 
     /// Builds the separator on `device` and loads its weights.
@@ -159,7 +193,9 @@ impl ModelFile {
             path: self.name.clone(),
             reason: format!("bad configuration ({e})"),
         })?;
-        config.validate().map_err(|reason| ModelFileError::NotAModel { path: self.name.clone(), reason })?;
+        detector_limits(&config)
+            .and_then(|()| config.validate())
+            .map_err(|reason| ModelFileError::NotAModel { path: self.name.clone(), reason })?;
         Ok(config)
     }
 
@@ -202,6 +238,114 @@ impl ModelFile {
     }
 }
 
+/// Widest layer a model file may ask for: four times the large preset's 256 channels. The model
+/// is built from the header's configuration before its weights are read, so a damaged number
+/// there would otherwise allocate without bound (or overflow the channel doubling).
+const MAX_CHANNELS: usize = 1024;
+
+fn separator_limits(config: &PoCoNetConfig) -> Result<(), String> {
+    let within = |name: &str, value: usize, max: usize| {
+        if (1..=max).contains(&value) {
+            Ok(())
+        } else {
+            Err(format!("configuration {name} = {value} is outside 1..={max}"))
+        }
+    };
+    within("levels", config.levels, 8)?;
+    within("base_channels", config.base_channels, MAX_CHANNELS)?;
+    within("max_channels", config.max_channels, MAX_CHANNELS)?;
+    within("positional_dims", config.positional_dims, 64)?;
+    within("attention_channels", config.attention_channels, 64)?;
+    within("attention_key_dim", config.attention_key_dim, 256)
+}
+
+fn detector_limits(config: &VadConfig) -> Result<(), String> {
+    // Checked before `VadConfig::validate`, whose pooling arithmetic overflows on long lists.
+    if config.channels.len() > 4
+        || config.channels.iter().any(|&c| c > MAX_CHANNELS)
+        || config.hidden > 4 * MAX_CHANNELS
+    {
+        return Err(format!(
+            "configuration outside the supported sizes (at most 4 blocks of at most {MAX_CHANNELS} channels, \
+             {} hidden units): {:?} channels, {} hidden",
+            4 * MAX_CHANNELS,
+            config.channels,
+            config.hidden
+        ));
+    }
+    Ok(())
+}
+
+/// SHA-256 of what the model is: its kind, its configuration (JSON) and its tensors in name
+/// order (each one's name, dtype, shape and bytes), every field length-prefixed. Over these
+/// rather than the file's bytes, so rewriting the header (as `add_checksum` does) or a writer
+/// that orders tensors differently keeps it; the training notes are left out.
+pub fn content_checksum(kind: &str, config_json: &str, tensors: &safetensors::SafeTensors) -> String {
+    use sha2::{Digest, Sha256};
+    let mut sorted = tensors.tensors();
+    sorted.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut hash = Sha256::new();
+    let mut field = |bytes: &[u8]| {
+        hash.update((bytes.len() as u64).to_le_bytes());
+        hash.update(bytes);
+    };
+    field(kind.as_bytes());
+    field(config_json.as_bytes());
+    for (name, view) in &sorted {
+        field(name.as_bytes());
+        field(view.dtype().to_string().as_bytes());
+        field(&view.shape().iter().flat_map(|&d| (d as u64).to_le_bytes()).collect::<Vec<_>>());
+        field(view.data());
+    }
+    hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Refuses NaN and infinite weights, naming the first tensor holding any. The float formats are
+/// read by their exponent bits (all ones = NaN or infinity), which covers F16/BF16 without a
+/// half-precision crate.
+fn refuse_non_finite(tensors: &safetensors::SafeTensors, path: &Path) -> Result<(), ModelFileError> {
+    use safetensors::Dtype;
+    fn count<const N: usize>(data: &[u8], exponent: u64) -> usize {
+        data.chunks_exact(N)
+            .filter(|c| {
+                let mut word = [0u8; 8];
+                word[..N].copy_from_slice(c);
+                u64::from_le_bytes(word) & exponent == exponent
+            })
+            .count()
+    }
+    let mut sorted = tensors.tensors();
+    sorted.sort_by(|a, b| a.0.cmp(&b.0));
+    for (name, view) in sorted {
+        let data = view.data();
+        let bad = match view.dtype() {
+            Dtype::F64 => count::<8>(data, 0x7ff0_0000_0000_0000),
+            Dtype::F32 => count::<4>(data, 0x7f80_0000),
+            Dtype::F16 => count::<2>(data, 0x7c00),
+            Dtype::BF16 => count::<2>(data, 0x7f80),
+            _ => 0,
+        };
+        if bad > 0 {
+            return Err(ModelFileError::NonFinite { path: path.to_owned(), tensor: name, count: bad });
+        }
+    }
+    Ok(())
+}
+
+/// Rewrites model-file bytes with `svs_weights_sha256` in the header; the tensors' bytes are
+/// copied unchanged. `model_bytes` ends with it; it also upgrades files written before the
+/// checksum existed (`cargo run -p svs-core --example add_model_checksum`).
+pub fn add_checksum(bytes: &[u8], name: impl AsRef<Path>) -> Result<Vec<u8>, ModelFileError> {
+    let err = |reason: String| ModelFileError::Weights { path: name.as_ref().to_owned(), reason };
+    let tensors = safetensors::SafeTensors::deserialize(bytes).map_err(|e| err(e.to_string()))?;
+    let (_, header) = safetensors::SafeTensors::read_metadata(bytes).map_err(|e| err(e.to_string()))?;
+    let mut meta = header.metadata().clone().unwrap_or_default();
+    let field = |key: &str| meta.get(key).cloned().unwrap_or_default();
+    let checksum = content_checksum(&field("svs_kind"), &field("svs_config"), &tensors);
+    meta.insert(CHECKSUM_KEY.into(), checksum);
+    safetensors::serialize(tensors.tensors(), Some(meta)).map_err(|e| err(e.to_string()))
+}
+
 /// Serialises a module with its configuration and metadata into model-file bytes.
 pub fn model_bytes<M: Module + ModuleSnapshot, C: Config>(
     model: &M,
@@ -219,7 +363,7 @@ pub fn model_bytes<M: Module + ModuleSnapshot, C: Config>(
         .metadata("svs_metadata", metadata_json);
     let err = |reason: String| ModelFileError::Weights { path: "memory".into(), reason };
     model.save_into(&mut store).map_err(|e| err(e.to_string()))?;
-    store.get_bytes().map_err(|e| err(e.to_string()))
+    add_checksum(&store.get_bytes().map_err(|e| err(e.to_string()))?, "memory")
 }
 
 /// Writes a file atomically (a `.partial` sibling, then rename), so a crash never leaves a
@@ -240,7 +384,7 @@ pub fn save_separator(
     metadata: &ModelMetadata,
 ) -> Result<(), ModelFileError> {
     let bytes = model_bytes(model, ModelKind::Separator, config, metadata)?;
-    write_atomically(path, &bytes).map_err(|source| ModelFileError::Io { path: path.to_owned(), source })
+    write_atomically(path, &bytes).map_err(|error| ModelFileError::Io { path: path.to_owned(), error })
 }
 
 /// Saves a voice-activity detector (`kind` says which source it detects).
@@ -252,7 +396,7 @@ pub fn save_vad(
     metadata: &ModelMetadata,
 ) -> Result<(), ModelFileError> {
     let bytes = model_bytes(model, kind, config, metadata)?;
-    write_atomically(path, &bytes).map_err(|source| ModelFileError::Io { path: path.to_owned(), source })
+    write_atomically(path, &bytes).map_err(|error| ModelFileError::Io { path: path.to_owned(), error })
 }
 
 #[cfg(test)]
@@ -306,6 +450,94 @@ mod tests {
             model_bytes(&other.init(&device), ModelKind::Separator, &config, &ModelMetadata::default()).unwrap();
         let err = ModelFile::from_bytes(bytes2, "shape.safetensors").unwrap().separator(&device).unwrap_err();
         assert!(matches!(err, ModelFileError::Weights { .. }), "{err}");
+    }
+
+    /// Where the tensors' bytes start (after the 8-byte length and the JSON header).
+    fn data_start(bytes: &[u8]) -> usize {
+        8 + u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize
+    }
+
+    #[test]
+    fn damaged_weights_fail_the_checksum_naming_the_file() {
+        let device = Device::flex();
+        let config = tiny();
+        let bytes =
+            model_bytes(&config.init(&device), ModelKind::Separator, &config, &ModelMetadata::default()).unwrap();
+        assert!(ModelFile::from_bytes(bytes.clone(), "ok.safetensors").unwrap().has_checksum);
+        // One flipped bit anywhere in the weights, first byte to last.
+        let start = data_start(&bytes);
+        for at in [start, (start + bytes.len()) / 2, bytes.len() - 1] {
+            let mut damaged = bytes.clone();
+            damaged[at] ^= 0x10;
+            let err = ModelFile::from_bytes(damaged, "damaged.safetensors").unwrap_err();
+            assert!(matches!(err, ModelFileError::Checksum { .. }), "byte {at}: {err}");
+            assert!(err.to_string().starts_with("damaged.safetensors: the weights do not match"), "{err}");
+        }
+    }
+
+    #[test]
+    fn files_without_a_checksum_still_load_and_adding_one_keeps_the_tensors() {
+        let device = Device::flex();
+        let config = tiny();
+        let model = config.init(&device);
+        let mut plain = SafetensorsStore::from_bytes(None)
+            .metadata("svs_format", FORMAT_NAME)
+            .metadata("svs_format_version", FORMAT_VERSION.to_string())
+            .metadata("svs_kind", "separator")
+            .metadata("svs_config", serde_json::to_string(&config).unwrap());
+        model.save_into(&mut plain).unwrap();
+        let old = plain.get_bytes().unwrap();
+        let file = ModelFile::from_bytes(old.clone(), "old.safetensors").unwrap();
+        assert!(!file.has_checksum);
+        file.separator(&device).unwrap();
+
+        let new = add_checksum(&old, "old.safetensors").unwrap();
+        let file = ModelFile::from_bytes(new.clone(), "new.safetensors").unwrap();
+        assert!(file.has_checksum);
+        let (before, after) = (
+            safetensors::SafeTensors::deserialize(&old).unwrap(),
+            safetensors::SafeTensors::deserialize(&new).unwrap(),
+        );
+        assert_eq!(before.len(), after.len());
+        for (name, view) in before.tensors() {
+            let other = after.tensor(&name).unwrap();
+            assert_eq!(
+                (view.dtype(), view.shape(), view.data()),
+                (other.dtype(), other.shape(), other.data()),
+                "{name}"
+            );
+        }
+        assert_eq!(content_checksum("a", "b", &before), content_checksum("a", "b", &after));
+        assert_ne!(content_checksum("a", "b", &before), content_checksum("a", "c", &before));
+    }
+
+    #[test]
+    fn non_finite_weights_are_refused_naming_the_tensor() {
+        let device = Device::flex();
+        let config = tiny();
+        let bytes =
+            model_bytes(&config.init(&device), ModelKind::Separator, &config, &ModelMetadata::default()).unwrap();
+        let tensors = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+        // The tensor whose bytes come last, and its last weight.
+        let (name, view) = tensors.tensors().into_iter().max_by_key(|(_, v)| v.data().as_ptr() as usize).unwrap();
+        let at = view.data().as_ptr() as usize - bytes.as_ptr() as usize + view.data().len() - 4;
+        assert_eq!(view.dtype(), safetensors::Dtype::F32);
+        for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+            let mut poisoned = bytes.clone();
+            poisoned[at..at + 4].copy_from_slice(&bad.to_le_bytes());
+            // With a checksum that matches (a diverged run exported as it was).
+            let poisoned = add_checksum(&poisoned, "nan.safetensors").unwrap();
+            let err = ModelFile::from_bytes(poisoned, "nan.safetensors").unwrap_err();
+            assert!(
+                matches!(&err, ModelFileError::NonFinite { tensor, count: 1, .. } if *tensor == name),
+                "{bad}: {err}"
+            );
+            assert!(err.to_string().contains(&format!("nan.safetensors: tensor '{name}' holds 1 NaN")), "{err}");
+        }
+        // Large but finite weights are fine.
+        let mut large = bytes.clone();
+        large[at..at + 4].copy_from_slice(&f32::MAX.to_le_bytes());
+        ModelFile::from_bytes(add_checksum(&large, "big").unwrap(), "big").unwrap();
     }
 
     #[test]

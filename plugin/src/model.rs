@@ -173,6 +173,22 @@ mod tests {
     }
 
     #[test]
+    fn a_damaged_model_file_is_refused_in_the_status_line() {
+        // The embedded model with one weight's byte flipped: it still parses, but its checksum
+        // no longer matches, and the status (the host log's line) says so.
+        let model = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../models/default.safetensors")).unwrap();
+        let mut damaged = model.clone();
+        let last = damaged.len() - 3;
+        damaged[last] ^= 0x40;
+        let path = std::env::temp_dir().join(format!("svs-plugin-damaged-{}.safetensors", std::process::id()));
+        std::fs::write(&path, &damaged).unwrap();
+        let loaded = load(Some(path.to_str().unwrap()));
+        std::fs::remove_file(&path).unwrap();
+        assert!(loaded.separator.is_some() && loaded.fell_back, "{}", loaded.status);
+        assert!(loaded.status.contains("the weights do not match the checksum"), "{}", loaded.status);
+    }
+
+    #[test]
     fn the_saved_path_wins_over_the_environment() {
         assert_eq!(requested_path("  /a/model.safetensors "), Some("/a/model.safetensors".into()));
     }

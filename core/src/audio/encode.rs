@@ -1,5 +1,10 @@
 //! Stem writing, streamed to a file (bounded memory for long songs) or into bytes (the web
 //! app's downloads): WAV with hound, FLAC with flacenc (`flac.rs`).
+//!
+//! A file is written under a `.partial` name and renamed to its own only once `finalize` has
+//! written the header's final sizes and flushed: a full disk, a killed process or an error
+//! never leaves a half-written stem under a finished name, and a writer dropped unfinished
+//! deletes its partial file. (Errors name the finished name: that is the file the user asked for.)
 
 use super::AudioBuffer;
 use super::flac::FlacWriter;
@@ -58,12 +63,14 @@ impl std::str::FromStr for StemFormat {
 
 #[derive(Debug, thiserror::Error)]
 pub enum EncodeError {
-    #[error("{path}: cannot write: {source}")]
-    Write { path: PathBuf, source: hound::Error },
+    #[error("{path}: cannot write: {error}")]
+    Write { path: PathBuf, error: hound::Error },
     #[error("{path}: cannot write FLAC: {message}")]
     Flac { path: PathBuf, message: String },
-    #[error("{path}: cannot create: {source}")]
-    Create { path: PathBuf, source: std::io::Error },
+    #[error("{path}: cannot create: {error}")]
+    Create { path: PathBuf, error: std::io::Error },
+    #[error("{path}: cannot rename the finished file into place: {error}")]
+    Rename { path: PathBuf, error: std::io::Error },
     #[error("FLAC stores integer samples: use a bit depth of 16 or 24, not 32-bit float")]
     FlacFloat,
 }
@@ -82,6 +89,38 @@ pub struct StemWriter<W: Write + Seek = BufWriter<File>> {
     path: PathBuf,
     encoder: Encoder<W>,
     depth: BitDepth,
+    /// For files: the partial file, renamed to `path` by `finalize` (declared after the
+    /// encoder, so the file is closed before an unfinished one is deleted).
+    partial: Option<PartialFile>,
+}
+
+/// A file being written under a temporary name; deleted when dropped unless `commit`ted.
+struct PartialFile {
+    partial: PathBuf,
+    done: PathBuf,
+}
+
+impl PartialFile {
+    fn new(done: &Path) -> Self {
+        let mut name = done.file_name().unwrap_or_default().to_os_string();
+        name.push(".partial");
+        Self { partial: done.with_file_name(name), done: done.to_owned() }
+    }
+
+    fn commit(self) -> Result<(), EncodeError> {
+        let result = std::fs::rename(&self.partial, &self.done)
+            .map_err(|error| EncodeError::Rename { path: self.done.clone(), error });
+        if result.is_ok() {
+            std::mem::forget(self);
+        }
+        result
+    }
+}
+
+impl Drop for PartialFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.partial);
+    }
 }
 
 enum Encoder<W: Write + Seek> {
@@ -105,8 +144,13 @@ impl StemWriter {
         if format == StemFormat::Flac && depth == BitDepth::Float32 {
             return Err(EncodeError::FlacFloat);
         }
-        let file = File::create(path).map_err(|source| EncodeError::Create { path: path.to_owned(), source })?;
-        StemWriter::new_as(BufWriter::new(file), &path.to_string_lossy(), format, sample_rate, channels, depth)
+        let partial = PartialFile::new(path);
+        let file =
+            File::create(&partial.partial).map_err(|error| EncodeError::Create { path: path.to_owned(), error })?;
+        let mut writer =
+            StemWriter::new_as(BufWriter::new(file), &path.to_string_lossy(), format, sample_rate, channels, depth)?;
+        writer.partial = Some(partial);
+        Ok(writer)
     }
 }
 
@@ -128,7 +172,7 @@ impl<W: Write + Seek> StemWriter<W> {
         let encoder = match format {
             StemFormat::Wav => Encoder::Wav(
                 hound::WavWriter::new(inner, spec(sample_rate, channels, depth))
-                    .map_err(|source| EncodeError::Write { path: path.clone(), source })?,
+                    .map_err(|error| EncodeError::Write { path: path.clone(), error })?,
             ),
             StemFormat::Flac => {
                 let bits = match depth {
@@ -142,7 +186,7 @@ impl<W: Write + Seek> StemWriter<W> {
                 )
             }
         };
-        Ok(Self { path, encoder, depth })
+        Ok(Self { path, encoder, depth, partial: None })
     }
 
     /// Appends planar samples (clipped to [-1, 1] for the integer formats).
@@ -151,7 +195,7 @@ impl<W: Write + Seek> StemWriter<W> {
         let path = &self.path;
         match &mut self.encoder {
             Encoder::Wav(writer) => {
-                let map = |source| EncodeError::Write { path: path.clone(), source };
+                let map = |error| EncodeError::Write { path: path.clone(), error };
                 for i in 0..n {
                     for c in channels {
                         let x = c[i];
@@ -176,13 +220,14 @@ impl<W: Write + Seek> StemWriter<W> {
         Ok(())
     }
 
-    /// Writes the header's final sizes.
+    /// Writes the header's final sizes and flushes; a file then gets its own name.
     pub fn finalize(self) -> Result<(), EncodeError> {
-        let path = self.path;
-        match self.encoder {
-            Encoder::Wav(writer) => writer.finalize().map_err(|source| EncodeError::Write { path, source }),
-            Encoder::Flac(writer) => writer.finalize().map_err(|message| EncodeError::Flac { path, message }),
+        let Self { path, encoder, partial, .. } = self;
+        match encoder {
+            Encoder::Wav(writer) => writer.finalize().map_err(|error| EncodeError::Write { path, error })?,
+            Encoder::Flac(writer) => writer.finalize().map_err(|message| EncodeError::Flac { path, message })?,
         }
+        partial.map_or(Ok(()), PartialFile::commit)
     }
 }
 
@@ -320,6 +365,33 @@ mod tests {
         let decoded = read_audio_bytes(flac.clone(), "noise.flac").unwrap();
         assert_eq!(decoded.n_frames(), 20_000);
         assert_eq!(verified_length(flac), (Some(20_000), Some(true)));
+    }
+
+    #[test]
+    fn a_file_gets_its_name_only_when_finished_and_an_unfinished_one_is_deleted() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        let input = song(16_000, 3000, 2);
+        let blocks: Vec<&[f32]> = input.channels.iter().map(Vec::as_slice).collect();
+        for format in [StemFormat::Wav, StemFormat::Flac] {
+            let done = dir.join(format!("vocals.{}", format.extension()));
+            let partial = dir.join(format!("vocals.{}.partial", format.extension()));
+            let mut writer = StemWriter::create_as(&done, format, 16_000, 2, BitDepth::Int16).unwrap();
+            writer.write_planar(&blocks).unwrap();
+            assert!(partial.exists() && !done.exists(), "{format:?}: written under the partial name");
+            writer.finalize().unwrap();
+            assert!(done.exists() && !partial.exists());
+            assert_eq!(crate::audio::read_audio(&done).unwrap().n_frames(), 3000);
+            // An error part-way (the writer is dropped): nothing under either name.
+            std::fs::remove_file(&done).unwrap();
+            let mut writer = StemWriter::create_as(&done, format, 16_000, 2, BitDepth::Int16).unwrap();
+            writer.write_planar(&blocks).unwrap();
+            drop(writer);
+            assert!(!done.exists() && !partial.exists(), "{format:?}: an unfinished file was left");
+        }
+        let err =
+            StemWriter::create(&dir.join("no such folder").join("x.wav"), 16_000, 1, BitDepth::Int16).err().unwrap();
+        assert!(err.to_string().contains("no such folder/x.wav: cannot create"), "{err}");
     }
 
     #[test]

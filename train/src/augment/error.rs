@@ -10,10 +10,18 @@ pub enum AugmentError {
     /// The configuration text is not valid TOML or has unknown/mistyped keys; toml's message
     /// names the offending key.
     #[error("cannot parse augmentation config: {0}")]
-    Parse(#[from] toml::de::Error),
+    Parse(toml::de::Error),
     /// The segment source holds no segments, so no example can be drawn.
     #[error("the segment source is empty: no training example can be drawn")]
     EmptySource,
+}
+
+// By hand rather than `#[from]`, which would also make the parse error this one's `source()`:
+// its text is already in the message, and anyhow's `{:#}` would print it twice.
+impl From<toml::de::Error> for AugmentError {
+    fn from(error: toml::de::Error) -> Self {
+        Self::Parse(error)
+    }
 }
 
 impl AugmentError {

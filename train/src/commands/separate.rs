@@ -61,7 +61,15 @@ pub fn run(args: SeparateArgs) -> Result<()> {
         match separate_file(&separator, input, &args) {
             Ok(dir) => tracing::info!("{} -> {}", input.display(), dir.display()),
             Err(e) => {
-                tracing::error!("{}: {e:#}", input.display());
+                // Most errors already start with the file's name (the decoder's, the writer's);
+                // the others get it here, so it is said once either way.
+                let message = format!("{e:#}");
+                let name = input.display().to_string();
+                if message.contains(&name) {
+                    tracing::error!("{message}");
+                } else {
+                    tracing::error!("{name}: {message}");
+                }
                 failures.push(input.clone());
             }
         }
@@ -106,9 +114,9 @@ pub fn output_name(input: &Path) -> String {
     }
 }
 
-/// Separates one file, streaming from the decoder to the writers. Stems are written under a
-/// temporary name and renamed when complete, so a failure never leaves a partial stem that
-/// looks finished.
+/// Separates one file, streaming from the decoder to the writers. The writers keep stems under
+/// a `.partial` name until finished and delete them on failure (see `svs_core::audio::encode`),
+/// so a failure never leaves a partial stem that looks finished.
 fn separate_file(separator: &Separator, input: &Path, args: &SeparateArgs) -> Result<PathBuf> {
     let mut reader = AudioReader::open(input)?;
     let rate = reader.sample_rate();
@@ -123,10 +131,10 @@ fn separate_file(separator: &Separator, input: &Path, args: &SeparateArgs) -> Re
     let dir = args.out_dir.join(output_name(input));
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let ext = args.format.extension();
-    let final_paths = [dir.join(format!("vocals.{ext}")), dir.join(format!("accompaniment.{ext}"))];
-    let tmp_paths = final_paths.clone().map(|p| p.with_extension(format!("{ext}.partial")));
-    let mut vocals = StemWriter::create_as(&tmp_paths[0], args.format, rate, channels, args.bit_depth)?;
-    let mut accompaniment = StemWriter::create_as(&tmp_paths[1], args.format, rate, channels, args.bit_depth)?;
+    let mut vocals =
+        StemWriter::create_as(&dir.join(format!("vocals.{ext}")), args.format, rate, channels, args.bit_depth)?;
+    let mut accompaniment =
+        StemWriter::create_as(&dir.join(format!("accompaniment.{ext}")), args.format, rate, channels, args.bit_depth)?;
 
     let bar = progress::bar(reader.n_frames().unwrap_or(0), output_name(input), "samples");
     let mut write = |block: svs_core::separator::StemBlock| -> Result<()> {
@@ -148,9 +156,6 @@ fn separate_file(separator: &Separator, input: &Path, args: &SeparateArgs) -> Re
     bar.finish_and_clear();
     vocals.finalize()?;
     accompaniment.finalize()?;
-    for (tmp, done) in tmp_paths.iter().zip(&final_paths) {
-        std::fs::rename(tmp, done).with_context(|| format!("renaming {} to {}", tmp.display(), done.display()))?;
-    }
     if reader.non_finite_samples > 0 {
         tracing::warn!(
             "{}: {} NaN/infinite samples were replaced by silence",

@@ -41,14 +41,14 @@ pub struct Manifest {
 
 #[derive(Debug, thiserror::Error)]
 pub enum CacheError {
-    #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    #[error("{path}: {error}")]
+    Io { path: PathBuf, error: std::io::Error },
     #[error("{path}: corrupt cache entry: {reason}")]
     Corrupt { path: PathBuf, reason: String },
 }
 
 fn io(path: &Path) -> impl Fn(std::io::Error) -> CacheError + '_ {
-    move |source| CacheError::Io { path: path.to_owned(), source }
+    move |error| CacheError::Io { path: path.to_owned(), error }
 }
 
 /// A file-system-safe name for a song.

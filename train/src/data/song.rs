@@ -73,14 +73,14 @@ pub struct SongAudio {
 pub enum DataError {
     #[error(transparent)]
     Decode(#[from] DecodeError),
-    #[error("{path}: {source}")]
-    Resample { path: PathBuf, source: ResampleError },
+    #[error("{path}: {error}")]
+    Resample { path: PathBuf, error: ResampleError },
     #[error("{path}: has no channel {channel} (it has {available})")]
     Channel { path: PathBuf, channel: usize, available: usize },
     #[error("{path}: {reason}")]
     Layout { path: PathBuf, reason: String },
-    #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    #[error("{path}: {error}")]
+    Io { path: PathBuf, error: std::io::Error },
 }
 
 /// Decodes one reference at 16 kHz mono.
@@ -110,7 +110,7 @@ pub fn load_ref(reference: &AudioRef) -> Result<Vec<f32>, DataError> {
         })?,
     };
     resample(&mono, audio.sample_rate, MODEL_SAMPLE_RATE)
-        .map_err(|source| DataError::Resample { path: reference.path.clone(), source })
+        .map_err(|error| DataError::Resample { path: reference.path.clone(), error })
 }
 
 /// Sum of several references (zero-extended to the longest).

@@ -27,7 +27,15 @@ pub enum EvalError {
     InvalidConfig(&'static str),
     /// Only from a transform given buffers of the wrong size, i.e. a bug here.
     #[error("FFT failed: {0}")]
-    Fft(#[from] realfft::FftError),
+    Fft(realfft::FftError),
+}
+
+// By hand rather than `#[from]`, which would also make the FFT error this one's `source()`: its
+// text is already in the message, and anyhow's `{:#}` would print it twice.
+impl From<realfft::FftError> for EvalError {
+    fn from(error: realfft::FftError) -> Self {
+        Self::Fft(error)
+    }
 }
 
 /// Which side of the comparison a signal belongs to, for error messages.

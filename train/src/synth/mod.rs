@@ -46,12 +46,8 @@ use svs_core::dsp::db_to_gain;
 pub enum SynthError {
     #[error("SoundFont not found at {}", .path.display())]
     SoundFontMissing { path: PathBuf },
-    #[error("cannot read SoundFont {}: {source}", .path.display())]
-    SoundFontUnreadable {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error("cannot read SoundFont {}: {error}", .path.display())]
+    SoundFontUnreadable { path: PathBuf, error: std::io::Error },
     #[error("invalid SoundFont {}: {message}", .path.display())]
     SoundFontInvalid { path: PathBuf, message: String },
     #[error("invalid synthesis configuration: {0}")]
@@ -358,7 +354,7 @@ fn load_soundfont(path: &Path) -> Result<Arc<SoundFont>, SynthError> {
         return Err(SynthError::SoundFontMissing { path: path.to_path_buf() });
     }
     let file = std::fs::File::open(path)
-        .map_err(|source| SynthError::SoundFontUnreadable { path: path.to_path_buf(), source })?;
+        .map_err(|error| SynthError::SoundFontUnreadable { path: path.to_path_buf(), error })?;
     let mut reader = std::io::BufReader::new(file);
     let font = SoundFont::new(&mut reader)
         .map_err(|e| SynthError::SoundFontInvalid { path: path.to_path_buf(), message: e.to_string() })?;
