@@ -21,8 +21,8 @@ pub const SUPPORTED_EXTENSIONS: [&str; 8] = ["wav", "flac", "mp3", "ogg", "oga",
 
 #[derive(Debug, thiserror::Error)]
 pub enum DecodeError {
-    #[error("{path}: cannot open: {source}")]
-    Open { path: PathBuf, source: std::io::Error },
+    #[error("{path}: cannot open: {error}")]
+    Open { path: PathBuf, error: std::io::Error },
     #[error("{path}: not a supported audio file ({reason})")]
     Unsupported { path: PathBuf, reason: String },
     #[error("{path}: has no audio track number {index} (it has {available})")]
@@ -46,6 +46,34 @@ pub struct AudioReader {
     pub non_finite_samples: usize,
     /// Packets the decoder rejected and skipped (a damaged stretch of an MP3, say).
     pub skipped_packets: usize,
+    /// Whether `n_frames` is exact (PCM, ADPCM, FLAC), so a shorter stream means lost data;
+    /// MP3's is estimated from the bit rate and the lossy codecs' include encoder padding.
+    length_is_exact: bool,
+    frames_read: u64,
+    truncation: Option<Truncation>,
+}
+
+/// A stream that ended before the length its header states: the file was cut short (an
+/// interrupted download or copy), and what was read is all there is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Truncation {
+    pub read_frames: u64,
+    pub stated_frames: u64,
+    pub sample_rate: u32,
+}
+
+impl std::fmt::Display for Truncation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let seconds = |frames: u64| frames as f64 / self.sample_rate as f64;
+        write!(
+            f,
+            "truncated: {} of the {} samples its header states were read ({:.2} s of {:.2} s)",
+            self.read_frames,
+            self.stated_frames,
+            seconds(self.read_frames),
+            seconds(self.stated_frames)
+        )
+    }
 }
 
 impl std::fmt::Debug for AudioReader {
@@ -62,7 +90,7 @@ impl AudioReader {
 
     /// Opens the `index`-th audio track (multitrack files such as MUSDB18's `.stem.mp4`).
     pub fn open_track(path: &Path, index: usize) -> Result<Self, DecodeError> {
-        let file = File::open(path).map_err(|source| DecodeError::Open { path: path.to_owned(), source })?;
+        let file = File::open(path).map_err(|error| DecodeError::Open { path: path.to_owned(), error })?;
         let ext = path.extension().and_then(|e| e.to_str()).map(str::to_owned);
         Self::from_source(Box::new(file), ext.as_deref(), path.to_owned(), index)
     }
@@ -95,9 +123,12 @@ impl AudioReader {
             audio_tracks.get(index).ok_or_else(|| DecodeError::NoTrack { path: path.clone(), index, available })?;
         let params = &track.codec_params;
         let sample_rate = params.sample_rate.ok_or_else(|| unsupported("no sample rate".into()))?;
-        let decoder = symphonia::default::get_codecs()
-            .make(params, &DecoderOptions::default())
-            .map_err(|e| unsupported(e.to_string()))?;
+        let codecs = symphonia::default::get_codecs();
+        let decoder = codecs.make(params, &DecoderOptions::default()).map_err(|e| unsupported(e.to_string()))?;
+        // symphonia has no "lossless" flag; its short names are stable ("pcm_s16le", "adpcm_ms").
+        let length_is_exact = codecs.get_codec(params.codec).is_some_and(|codec| {
+            codec.short_name.starts_with("pcm_") || codec.short_name.starts_with("adpcm_") || codec.short_name == "flac"
+        });
         Ok(Self {
             track_id: track.id,
             channels: params.channels.map(|c| c.count()),
@@ -108,6 +139,9 @@ impl AudioReader {
             path,
             non_finite_samples: 0,
             skipped_packets: 0,
+            length_is_exact,
+            frames_read: 0,
+            truncation: None,
         })
     }
 
@@ -126,13 +160,30 @@ impl AudioReader {
         self.n_frames
     }
 
+    /// Set once the stream has ended short of the length its header states (WAV, FLAC: the
+    /// formats whose stated length is exact); also logged as a warning naming the file.
+    pub fn truncation(&self) -> Option<Truncation> {
+        self.truncation
+    }
+
+    fn end_of_stream(&mut self) -> Option<Vec<Vec<f32>>> {
+        if let Some(stated_frames) = self.n_frames.filter(|_| self.length_is_exact && self.truncation.is_none())
+            && self.frames_read < stated_frames
+        {
+            let truncation = Truncation { read_frames: self.frames_read, stated_frames, sample_rate: self.sample_rate };
+            tracing::warn!("{}: {truncation}", self.path.display());
+            self.truncation = Some(truncation);
+        }
+        None
+    }
+
     /// Next decoded packet as planar samples, or `None` at the end of the stream.
     pub fn next_block(&mut self) -> Result<Option<Vec<Vec<f32>>>, DecodeError> {
         loop {
             let packet = match self.format.next_packet() {
                 Ok(packet) => packet,
                 Err(SymphoniaError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
-                    return Ok(None);
+                    return Ok(self.end_of_stream());
                 }
                 Err(e) => return Err(self.corrupt(e)),
             };
@@ -168,6 +219,7 @@ impl AudioReader {
             for channel in &mut planar {
                 self.non_finite_samples += sanitize(channel);
             }
+            self.frames_read += frames as u64;
             return Ok(Some(planar));
         }
     }
@@ -207,7 +259,7 @@ pub fn read_audio_bytes(bytes: Vec<u8>, name: &str) -> Result<AudioBuffer, Decod
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audio::{BitDepth, wav_bytes};
+    use crate::audio::{BitDepth, StemFormat, StemWriter, wav_bytes};
 
     #[test]
     fn wav_round_trip_keeps_rate_channels_and_samples() {
@@ -249,6 +301,46 @@ mod tests {
                 Err(e) => assert!(e.to_string().contains("cut.wav")),
             }
         }
+    }
+
+    #[test]
+    fn a_truncated_wav_or_flac_says_how_much_was_read_of_the_stated_length() {
+        let buffer = AudioBuffer::new(16000, vec![vec![0.25; 4000]]);
+        let bytes = wav_bytes(&buffer, BitDepth::Int16).unwrap();
+        // 44 bytes of header, then 2 bytes a sample: 1478 whole samples survive the cut.
+        let mut reader = AudioReader::from_bytes(bytes[..3000].to_vec(), "cut.wav").unwrap();
+        let mut frames = 0;
+        while let Some(block) = reader.next_block().unwrap() {
+            frames += block[0].len();
+        }
+        let truncation = reader.truncation().expect("a cut WAV is reported");
+        assert_eq!(truncation, Truncation { read_frames: frames as u64, stated_frames: 4000, sample_rate: 16000 });
+        assert_eq!(frames, 1478);
+        assert!(truncation.to_string().contains("1478 of the 4000 samples"), "{truncation}");
+        // The whole file is not truncated.
+        let mut reader = AudioReader::from_bytes(bytes, "whole.wav").unwrap();
+        while reader.next_block().unwrap().is_some() {}
+        assert_eq!(reader.truncation(), None);
+
+        // FLAC states its length in STREAMINFO; a cut drops the frames after it.
+        let song: Vec<f32> = (0..10_000).map(|i| (i as f32 * 0.05).sin() * 0.5).collect();
+        let mut flac = Cursor::new(Vec::new());
+        let mut writer = StemWriter::new_as(&mut flac, "x.flac", StemFormat::Flac, 16000, 1, BitDepth::Int16).unwrap();
+        writer.write_planar(&[&song]).unwrap();
+        writer.finalize().unwrap();
+        let flac = flac.into_inner();
+        let read_all = |bytes: Vec<u8>| {
+            let mut reader = AudioReader::from_bytes(bytes, "cut.flac").unwrap();
+            let mut frames = 0u64;
+            while let Some(block) = reader.next_block().unwrap() {
+                frames += block[0].len() as u64;
+            }
+            (frames, reader.truncation())
+        };
+        assert_eq!(read_all(flac.clone()), (10_000, None));
+        let (frames, truncation) = read_all(flac[..flac.len() / 2].to_vec());
+        assert!(frames < 10_000);
+        assert_eq!(truncation, Some(Truncation { read_frames: frames, stated_frames: 10_000, sample_rate: 16000 }));
     }
 
     #[test]
