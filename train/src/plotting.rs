@@ -26,21 +26,30 @@ pub trait Figure {
         DB::ErrorType: 'static;
 }
 
-/// Draws `figure` into `<stem>.svg` and `<stem>.png` (`size` in pixels).
+/// Draws `figure` into `<stem>.svg` and `<stem>.png` (`size` in pixels). Each is drawn under a
+/// `<stem>.partial.<ext>` name (plotters picks the image format from the extension) and renamed
+/// when complete, so a killed run never leaves a half-drawn figure under the finished name.
 pub fn save(figure: &impl Figure, stem: &Path, size: (u32, u32)) -> Result<()> {
     register_fonts();
     let err = |e: &dyn std::fmt::Display, ext: &str| anyhow::anyhow!("drawing {}.{ext}: {e}", stem.display());
-    let svg = stem.with_extension("svg");
+    let partial = |ext: &str| {
+        let mut name = stem.file_name().unwrap_or_default().to_os_string();
+        name.push(format!(".partial.{ext}"));
+        stem.with_file_name(name)
+    };
+    let finish = |ext: &str| std::fs::rename(partial(ext), stem.with_extension(ext)).map_err(|e| err(&e, ext));
     {
-        let root = SVGBackend::new(&svg, size).into_drawing_area();
+        let root = SVGBackend::new(&partial("svg"), size).into_drawing_area();
         figure.draw(&root).map_err(|e| err(&e, "svg"))?;
         root.present().map_err(|e| err(&e, "svg"))?;
     }
-    let png = stem.with_extension("png");
-    let root = BitMapBackend::new(&png, size).into_drawing_area();
-    figure.draw(&root).map_err(|e| err(&e, "png"))?;
-    root.present().map_err(|e| err(&e, "png"))?;
-    Ok(())
+    finish("svg")?;
+    {
+        let root = BitMapBackend::new(&partial("png"), size).into_drawing_area();
+        figure.draw(&root).map_err(|e| err(&e, "png"))?;
+        root.present().map_err(|e| err(&e, "png"))?;
+    }
+    finish("png")
 }
 
 /// A plotters error as anyhow (their error types borrow the backend's).

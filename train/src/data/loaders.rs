@@ -71,7 +71,7 @@ pub fn list_songs(kind: DatasetKind, root: &Path) -> Result<Listing, DataError> 
 }
 
 fn io_err(path: &Path) -> impl Fn(std::io::Error) -> DataError + '_ {
-    move |source| DataError::Io { path: path.to_owned(), source }
+    move |error| DataError::Io { path: path.to_owned(), error }
 }
 
 /// Sorted entries of a directory.
@@ -268,22 +268,65 @@ fn damp_vsep(root: &Path) -> Result<Listing, DataError> {
     Ok(listing)
 }
 
-fn scan_damp_folders(dir: &Path, listing: &mut Listing) -> Result<(), DataError> {
-    if let (Some(vocal), Some(background)) = (find_audio(dir, "vocal"), find_audio(dir, "background")) {
-        listing.songs.push(Song {
-            name: file_name(dir),
-            split: Split::Train,
-            sources: SongSources::Karaoke {
-                vocal_track: AudioRef::file(vocal),
-                background_track: AudioRef::file(background),
-            },
-        });
-        return Ok(());
-    }
-    for sub in entries(dir)?.into_iter().filter(|p| p.is_dir()) {
-        scan_damp_folders(&sub, listing)?;
+/// Folders holding a `vocal.*` and a `background.*` file, at any depth (not below a match).
+fn scan_damp_folders(root: &Path, listing: &mut Listing) -> Result<(), DataError> {
+    let mut walk = walk(root).into_iter();
+    while let Some(entry) = walk.next() {
+        let Some(dir) = walked_dir(entry)? else { continue };
+        if let (Some(vocal), Some(background)) = (find_audio(&dir, "vocal"), find_audio(&dir, "background")) {
+            listing.songs.push(Song {
+                name: file_name(&dir),
+                split: Split::Train,
+                sources: SongSources::Karaoke {
+                    vocal_track: AudioRef::file(vocal),
+                    background_track: AudioRef::file(background),
+                },
+            });
+            walk.skip_current_dir();
+        }
     }
     Ok(())
+}
+
+/// A sorted recursive walk that follows symbolic links (music libraries link albums in) and
+/// is iterative: a link back to an ancestor is reported once by walkdir instead of recursing
+/// until the path is too long (which, with two such links, took exponential time).
+fn walk(root: &Path) -> walkdir::WalkDir {
+    walkdir::WalkDir::new(root).follow_links(true).sort_by_file_name()
+}
+
+/// The folder an entry of [`walk`] is, if it is one.
+fn walked_dir(entry: walkdir::Result<walkdir::DirEntry>) -> Result<Option<PathBuf>, DataError> {
+    match entry {
+        Ok(entry) if entry.file_type().is_dir() => Ok(Some(entry.into_path())),
+        Ok(_) => Ok(None),
+        Err(e) => skip_or_fail(e).map(|()| None),
+    }
+}
+
+/// A link loop is skipped with a warning and a dangling link below the root ignored; other
+/// errors (an unreadable folder, a missing root) are returned.
+fn skip_or_fail(e: walkdir::Error) -> Result<(), DataError> {
+    if let Some(ancestor) = e.loop_ancestor() {
+        tracing::warn!("{}: skipped, it links back to {}", path_of(&e), ancestor.display());
+        return Ok(());
+    }
+    if e.depth() > 0 && e.io_error().is_some_and(|io| io.kind() == std::io::ErrorKind::NotFound) {
+        return Ok(());
+    }
+    Err(walk_error(e))
+}
+
+fn path_of(e: &walkdir::Error) -> String {
+    e.path().map_or_else(String::new, |p| p.display().to_string())
+}
+
+fn walk_error(e: walkdir::Error) -> DataError {
+    let path = e.path().map(Path::to_owned).unwrap_or_default();
+    match e.into_io_error() {
+        Some(error) => DataError::Io { path, error },
+        None => DataError::Layout { path, reason: "cannot be read".into() },
+    }
 }
 
 /// Song folders with `vocals.*` and `accompaniment.*`; an optional `test/`, `valid/` or
@@ -317,14 +360,14 @@ fn paired(root: &Path) -> Result<Listing, DataError> {
     Ok(listing)
 }
 
-/// Every audio file under `dir`, recursively, sorted.
+/// Every audio file under `dir`, recursively, sorted (links followed, loops skipped).
 pub fn audio_files(dir: &Path) -> Result<Vec<PathBuf>, DataError> {
     let mut out = Vec::new();
-    for p in entries(dir)? {
-        if p.is_dir() {
-            out.extend(audio_files(&p)?);
-        } else if is_audio(&p) {
-            out.push(p);
+    for entry in walk(dir).min_depth(1) {
+        match entry {
+            Ok(entry) if !entry.file_type().is_dir() && is_audio(entry.path()) => out.push(entry.into_path()),
+            Ok(_) => {}
+            Err(e) => skip_or_fail(e)?,
         }
     }
     Ok(out)
@@ -341,4 +384,40 @@ fn mixtures(root: &Path) -> Result<Listing, DataError> {
         })
         .collect();
     Ok(Listing { songs, problems: Vec::new() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn link_loops_are_walked_once_and_dangling_links_ignored() {
+        let root = tempfile::tempdir().unwrap();
+        let album = root.path().join("album");
+        std::fs::create_dir_all(album.join("disc 1")).unwrap();
+        std::fs::write(album.join("disc 1/song.wav"), b"x").unwrap();
+        std::fs::create_dir_all(root.path().join("take/p1")).unwrap();
+        std::fs::write(root.path().join("take/p1/vocal.wav"), b"x").unwrap();
+        std::fs::write(root.path().join("take/p1/background.wav"), b"x").unwrap();
+        // Two links back up: before, each level doubled the folders to walk.
+        std::os::unix::fs::symlink("..", album.join("disc 1/up")).unwrap();
+        std::os::unix::fs::symlink("../..", album.join("disc 1/top")).unwrap();
+        std::os::unix::fs::symlink("missing", album.join("gone.wav")).unwrap();
+        let files = audio_files(root.path()).unwrap();
+        assert_eq!(
+            files,
+            [
+                album.join("disc 1/song.wav"),
+                root.path().join("take/p1/background.wav"),
+                root.path().join("take/p1/vocal.wav")
+            ]
+        );
+        let listing = list_songs(DatasetKind::DampVsep, root.path()).unwrap();
+        assert_eq!(listing.songs.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(), ["p1"]);
+        let listing = list_songs(DatasetKind::Mixtures, root.path()).unwrap();
+        assert_eq!(listing.songs.len(), 3);
+        // A missing folder is still an error naming it.
+        let err = audio_files(&root.path().join("nowhere")).unwrap_err();
+        assert!(err.to_string().contains("nowhere"), "{err}");
+    }
 }
