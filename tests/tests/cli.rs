@@ -274,3 +274,154 @@ fn eval_reports_known_sdr_and_names_broken_tracks() {
     assert!(stderr.contains("vocals.wav") && stderr.contains('b'), "{stderr}");
     assert!(String::from_utf8_lossy(&out.stdout).contains("1 tracks"));
 }
+
+/// The repository's `scripts/svs`, as the README tells a new user to run it.
+fn script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().join("scripts").join("svs")
+}
+
+#[test]
+fn scripts_svs_runs_from_the_callers_directory_with_relative_paths() {
+    // The script builds with cargo, then runs the binary: a stand-in `cargo` on PATH records
+    // where and how it was called (building for real inside a test would take the build lock
+    // the test runner holds), and the target folder it is given holds the binary this test uses.
+    let tmp = tempfile::tempdir().unwrap();
+    let bin = tmp.path().join("bin");
+    let target = tmp.path().join("target");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::create_dir_all(target.join("debug")).unwrap();
+    let calls = tmp.path().join("cargo-calls");
+    let fake_cargo = bin.join("cargo");
+    std::fs::write(&fake_cargo, format!("#!/bin/sh\necho \"$PWD $*\" >> '{}'\n", calls.display())).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&fake_cargo, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::os::unix::fs::symlink(svs().get_program(), target.join("debug").join("svs")).unwrap();
+
+    let music = tmp.path().join("my music");
+    std::fs::create_dir(&music).unwrap();
+    tiny_model(&music);
+    write(&music.join("song.wav"), &tone(16000, 1.5, 1));
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    let result = Command::new("bash")
+        .arg(script())
+        .args(["separate", "--model", "tiny.safetensors", "song.wav"])
+        .current_dir(&music)
+        .env("PATH", path)
+        .env("CARGO_TARGET_DIR", &target)
+        .output()
+        .unwrap();
+    assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
+    assert!(music.join("separated").join("song").join("vocals.wav").exists());
+    assert!(music.join("separated").join("song").join("accompaniment.wav").exists());
+    let calls = std::fs::read_to_string(&calls).unwrap();
+    let manifest = script().parent().unwrap().parent().unwrap().join("Cargo.toml");
+    assert!(calls.contains(&format!("--manifest-path {}", manifest.canonicalize().unwrap().display())), "{calls}");
+    assert!(calls.starts_with(&format!("{} ", music.display())), "cargo ran elsewhere: {calls}");
+}
+
+#[test]
+fn a_missing_file_is_named_with_its_os_error_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = tiny_model(tmp.path());
+    let missing = tmp.path().join("missing.wav");
+    let result = svs()
+        .args(["separate", "--model"])
+        .arg(&model)
+        .arg("--out-dir")
+        .arg(tmp.path().join("out"))
+        .arg(&missing)
+        .output()
+        .unwrap();
+    assert!(!result.status.success());
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    let os_error = std::fs::File::open(&missing).map(drop).unwrap_err().to_string();
+    let error_line = stderr.lines().find(|l| l.contains("cannot open")).unwrap_or_else(|| panic!("{stderr}"));
+    assert_eq!(error_line.matches(&os_error).count(), 1, "{error_line}");
+    assert_eq!(error_line.matches(&*missing.to_string_lossy()).count(), 1, "{error_line}");
+    // The model loader says the same once.
+    let result = svs().arg("info").arg(tmp.path().join("nothing.safetensors")).output().unwrap();
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(!result.status.success());
+    assert_eq!(stderr.matches(&os_error).count(), 1, "{stderr}");
+}
+
+#[test]
+fn a_truncated_wav_is_separated_with_a_warning_saying_how_much_was_read() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = tiny_model(tmp.path());
+    let bytes = wav_bytes(&tone(16000, 1.5, 1), BitDepth::Int16).unwrap();
+    let input = tmp.path().join("cut.wav");
+    std::fs::write(&input, &bytes[..bytes.len() / 2]).unwrap();
+    let result = svs()
+        .args(["separate", "--model"])
+        .arg(&model)
+        .arg("--out-dir")
+        .arg(tmp.path().join("out"))
+        .arg(&input)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(result.status.success(), "{stderr}");
+    let warning = stderr.lines().find(|l| l.contains("truncated")).unwrap_or_else(|| panic!("no warning: {stderr}"));
+    assert!(warning.contains("WARN") && warning.contains(&*input.to_string_lossy()), "{warning}");
+    let read = read_audio(&tmp.path().join("out").join("cut").join("vocals.wav")).unwrap().n_frames();
+    assert!(read < 24_000);
+    assert!(warning.contains(&format!("{read} of the 24000 samples")), "{warning}");
+}
+
+#[test]
+fn a_full_disk_is_a_clear_error_and_leaves_no_stem_under_a_finished_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = tiny_model(tmp.path());
+    let input = tmp.path().join("song.wav");
+    write(&input, &tone(16000, 3.0, 2));
+    let out = tmp.path().join("out");
+    // A file-size limit of 16 kB makes the stem writes fail part-way as a full disk does
+    // (EFBIG rather than ENOSPC; SIGXFSZ is ignored so the write returns the error). The model
+    // and input were written above, outside the limit.
+    let command = format!(
+        "trap '' XFSZ; ulimit -f 32; exec \"$0\" separate --model '{}' --out-dir '{}' '{}'",
+        model.display(),
+        out.display(),
+        input.display()
+    );
+    let result = Command::new("sh").arg("-c").arg(command).arg(svs().get_program()).output().unwrap();
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(!result.status.success(), "{stderr}");
+    let reason = std::io::Error::from_raw_os_error(27).to_string(); // EFBIG
+    assert!(stderr.contains(&reason) && stderr.contains("vocals.wav"), "{stderr}");
+    let left: Vec<_> = walk(&out);
+    assert!(left.is_empty(), "files left behind: {left:?}");
+}
+
+#[test]
+fn a_read_only_output_folder_is_a_clear_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = tiny_model(tmp.path());
+    let input = tmp.path().join("song.wav");
+    write(&input, &tone(16000, 1.0, 1));
+    let out = tmp.path().join("read-only");
+    std::fs::create_dir(&out).unwrap();
+    // Root ignores permission bits, so as root the folder is a read-only mount; elsewhere a
+    // folder without write permission.
+    let mounted = Command::new("mount").args(["-t", "tmpfs", "-o", "ro,size=64k", "tmpfs"]).arg(&out).status();
+    let mounted = mounted.is_ok_and(|s| s.success());
+    if !mounted {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o555)).unwrap();
+        if std::fs::File::create(out.join("probe")).is_ok() {
+            eprintln!("skipped: running as root without permission to mount, so no folder here is read-only");
+            return;
+        }
+    }
+    let result =
+        svs().args(["separate", "--model"]).arg(&model).arg("--out-dir").arg(&out).arg(&input).output().unwrap();
+    if mounted {
+        let _ = Command::new("umount").arg(&out).status();
+    }
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(!result.status.success(), "{stderr}");
+    let line = stderr.lines().find(|l| l.contains("ERROR")).unwrap_or_else(|| panic!("{stderr}"));
+    assert!(line.contains(&*out.join("song").to_string_lossy()), "the error names the folder: {line}");
+    assert!(line.contains("Read-only file system") || line.contains("Permission denied"), "{line}");
+}

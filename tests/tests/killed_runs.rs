@@ -1,0 +1,173 @@
+//! Killed runs lose nothing: each long stage is killed with SIGKILL at several moments, resumed,
+//! and must end with outputs identical, byte for byte, to an uninterrupted run's; after every
+//! kill, each file under a finished name must already be identical to the uninterrupted run's
+//! (so no partial file is ever taken for a finished one). Files whose names say they are
+//! partial (`*.partial`, `*.partial.*`) are the only ones a kill may leave behind.
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+use svs_core::audio::{AudioBuffer, BitDepth, wav_bytes};
+use svs_core::model::{PoCoNetConfig, VadConfig};
+use svs_core::model_file::{ModelKind, ModelMetadata, save_separator, save_vad};
+
+fn svs() -> Command {
+    let exe = std::env::current_exe().unwrap();
+    let bin = exe.parent().unwrap().parent().unwrap().join("svs");
+    assert!(bin.exists(), "{} not built (run `cargo test --workspace`)", bin.display());
+    Command::new(bin)
+}
+
+fn is_partial(path: &Path) -> bool {
+    path.to_string_lossy().contains(".partial")
+}
+
+/// Every file under `dir` that is not partial, by relative path, with its bytes (links are
+/// read through, as a user's tools would).
+fn finished_files(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        for entry in entries {
+            let path = entry.unwrap().path();
+            if is_partial(&path) {
+                continue;
+            }
+            if path.is_dir() {
+                stack.push(path);
+            } else if let Ok(bytes) = std::fs::read(&path) {
+                out.insert(path.strip_prefix(dir).unwrap().to_owned(), bytes);
+            }
+        }
+    }
+    out
+}
+
+/// When to kill each resumed run, as fractions of the uninterrupted run's time: 8% to 25%
+/// (from a fixed-seed generator, so a failure can be replayed), so that each run gets a little
+/// further than the last and the kills fall across the whole job.
+fn kill_moments(n: usize, seed: u32) -> Vec<f64> {
+    let mut state = seed;
+    (0..n)
+        .map(|_| {
+            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            0.08 + 0.17 * (state >> 8) as f64 / (1u32 << 24) as f64
+        })
+        .collect()
+}
+
+/// Runs `args` + `--out OUT` uninterrupted, then killed at `points` moments and resumed, and
+/// checks the guarantees. Returns how many kills landed while the stage was running.
+fn kill_and_resume(stage: &str, args: &[OsString], out_flag: &str, root: &Path, points: usize) -> usize {
+    let reference = root.join(format!("{stage}-reference"));
+    let started = Instant::now();
+    let result = svs().args(args).arg(out_flag).arg(&reference).output().unwrap();
+    let full = started.elapsed();
+    assert!(result.status.success(), "{stage}: {}", String::from_utf8_lossy(&result.stderr));
+    let expected = finished_files(&reference);
+    assert!(!expected.is_empty(), "{stage} wrote nothing");
+
+    let out = root.join(format!("{stage}-killed"));
+    let mut interrupted = 0;
+    for (k, fraction) in kill_moments(points, stage.len() as u32).into_iter().enumerate() {
+        let mut child = svs().args(args).arg(out_flag).arg(&out).stderr(std::process::Stdio::null()).spawn().unwrap();
+        std::thread::sleep(full.mul_f64(fraction));
+        let was_running = child.try_wait().unwrap().is_none();
+        child.kill().unwrap(); // SIGKILL
+        let status = child.wait().unwrap();
+        if was_running {
+            use std::os::unix::process::ExitStatusExt;
+            interrupted += usize::from(status.signal() == Some(9));
+        }
+        for (path, bytes) in finished_files(&out) {
+            match expected.get(&path) {
+                Some(want) => assert!(
+                    *want == bytes,
+                    "{stage}, kill {k} at {fraction:.2} of {full:?}: {} is under its finished name but differs \
+                     from the uninterrupted run's",
+                    path.display()
+                ),
+                None => panic!("{stage}, kill {k}: {} is not a file the uninterrupted run writes", path.display()),
+            }
+        }
+    }
+    let result = svs().args(args).arg(out_flag).arg(&out).output().unwrap();
+    assert!(result.status.success(), "{stage} resumed: {}", String::from_utf8_lossy(&result.stderr));
+    let got = finished_files(&out);
+    let missing: Vec<_> = expected.keys().filter(|p| !got.contains_key(*p)).collect();
+    let differ: Vec<_> =
+        expected.iter().filter(|(p, b)| got.get(*p).is_some_and(|g| g != *b)).map(|(p, _)| p).collect();
+    assert!(missing.is_empty() && differ.is_empty(), "{stage}: missing {missing:?}, differ {differ:?}");
+    assert_eq!(got.len(), expected.len(), "{stage}: extra files");
+    eprintln!("{stage}: {interrupted} of {points} kills landed mid-run (uninterrupted run {full:?})");
+    interrupted
+}
+
+fn tone_wav(path: &Path, rate: u32, seconds: f32, f: f32) {
+    let n = (rate as f32 * seconds) as usize;
+    let samples = (0..n).map(|i| 0.3 * (i as f32 * f).sin() + 0.05 * (i as f32 * 0.37 * f).sin()).collect();
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, wav_bytes(&AudioBuffer::new(rate, vec![samples]), BitDepth::Int16).unwrap()).unwrap();
+}
+
+fn os(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Vec<OsString> {
+    args.iter().map(|a| a.as_ref().to_owned()).collect()
+}
+
+#[test]
+fn prepare_label_and_filter_resume_after_sigkill_with_identical_outputs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    // A MUSDB18-HQ-shaped corpus: resampling 44.1 kHz stems is prepare's work.
+    let corpus = root.join("corpus");
+    for song in 0..12 {
+        for (s, stem) in ["vocals", "drums", "bass", "other"].iter().enumerate() {
+            let f = 0.01 + 0.003 * song as f32 + 0.001 * s as f32;
+            tone_wav(&corpus.join(format!("train/song {song:02}/{stem}.wav")), 44_100, 12.0, f);
+        }
+    }
+    let prepare = os(&[&"prepare", &"--dataset", &"musdb18hq", &"--root", &corpus, &"--jobs", &"1"]);
+    let prepared = kill_and_resume("prepare", &prepare, "--out", root, 5);
+
+    // Mixtures to pseudo-label with a (random) teacher, then rank with (random) detectors.
+    let mixtures = root.join("mixtures");
+    for song in 0..10 {
+        tone_wav(&mixtures.join(format!("mix {song:02}.wav")), 16_000, 8.0, 0.02 + 0.004 * song as f32);
+    }
+    let device = svs_core::BackendKind::Cpu.device(0).unwrap();
+    let teacher = root.join("teacher.safetensors");
+    let config = PoCoNetConfig::new().with_levels(2).with_base_channels(4).with_max_channels(8);
+    save_separator(&teacher, &config.init(&device), &config, &ModelMetadata::default()).unwrap();
+    let label =
+        os(&[&"label", &"--teacher", &teacher, &"--dataset", &"mixtures", &"--corpus", &mixtures, &"--jobs", &"1"]);
+    let labeled = kill_and_resume("label", &label, "--out", root, 5);
+
+    let vad = VadConfig::new().with_channels(vec![4, 4]).with_hidden(6);
+    let (vad_vocal, vad_accomp) = (root.join("vad-vocal.safetensors"), root.join("vad-accomp.safetensors"));
+    save_vad(&vad_vocal, &vad.init(&device), &vad, ModelKind::VadVocals, &ModelMetadata::default()).unwrap();
+    save_vad(&vad_accomp, &vad.init(&device), &vad, ModelKind::VadAccompaniment, &ModelMetadata::default()).unwrap();
+    let labels = root.join("label-reference");
+    let filter = os(&[
+        &"filter",
+        &"--vad-vocal",
+        &vad_vocal,
+        &"--vad-accomp",
+        &vad_accomp,
+        &"--labels",
+        &labels,
+        &"--keep-top",
+        &"0.5",
+        &"--raw-corpus",
+        &mixtures,
+        &"--raw-dataset",
+        &"mixtures",
+    ]);
+    let filtered = kill_and_resume("filter", &filter, "--out", root, 5);
+    // Most kills must land mid-run, or the test checked little.
+    for (stage, count) in [("prepare", prepared), ("label", labeled), ("filter", filtered)] {
+        assert!(count >= 3, "{stage}: only {count} of 5 kills landed while it ran");
+    }
+}
