@@ -5,8 +5,8 @@
 //! execute code, the header is plain JSON we can validate before touching any tensor, and
 //! burn-store reads and writes it on every backend, wasm included.
 //!
-//! The header also holds a SHA-256 of the tensors (`svs_weights_sha256`, see
-//! `weights_checksum`), checked on every load: safetensors itself only checks that offsets and
+//! The header also holds a SHA-256 of the model (`svs_weights_sha256`, see
+//! `content_checksum`), checked on every load: safetensors itself only checks that offsets and
 //! shapes add up, so flipped bytes in the weights would otherwise load and separate badly
 //! without a word. Files written before the checksum existed still load, with a warning.
 
@@ -310,7 +310,7 @@ fn refuse_non_finite(tensors: &safetensors::SafeTensors, path: &Path) -> Result<
             .filter(|c| {
                 let mut word = [0u8; 8];
                 word[..N].copy_from_slice(c);
-                u64::from_le_bytes(word) & exponent == exponent
+                (u64::from_le_bytes(word) & exponent) == exponent
             })
             .count()
     }

@@ -326,7 +326,7 @@ mod tests {
         let song: Vec<f32> = (0..10_000).map(|i| (i as f32 * 0.05).sin() * 0.5).collect();
         let mut flac = Cursor::new(Vec::new());
         let mut writer = StemWriter::new_as(&mut flac, "x.flac", StemFormat::Flac, 16000, 1, BitDepth::Int16).unwrap();
-        writer.write_planar(&[&song]).unwrap();
+        writer.write_planar(&[song.as_slice()]).unwrap();
         writer.finalize().unwrap();
         let flac = flac.into_inner();
         let read_all = |bytes: Vec<u8>| {

@@ -98,28 +98,29 @@ pub struct StemWriter<W: Write + Seek = BufWriter<File>> {
 struct PartialFile {
     partial: PathBuf,
     done: PathBuf,
+    committed: bool,
 }
 
 impl PartialFile {
     fn new(done: &Path) -> Self {
         let mut name = done.file_name().unwrap_or_default().to_os_string();
         name.push(".partial");
-        Self { partial: done.with_file_name(name), done: done.to_owned() }
+        Self { partial: done.with_file_name(name), done: done.to_owned(), committed: false }
     }
 
-    fn commit(self) -> Result<(), EncodeError> {
-        let result = std::fs::rename(&self.partial, &self.done)
-            .map_err(|error| EncodeError::Rename { path: self.done.clone(), error });
-        if result.is_ok() {
-            std::mem::forget(self);
-        }
-        result
+    fn commit(mut self) -> Result<(), EncodeError> {
+        std::fs::rename(&self.partial, &self.done)
+            .map_err(|error| EncodeError::Rename { path: self.done.clone(), error })?;
+        self.committed = true;
+        Ok(())
     }
 }
 
 impl Drop for PartialFile {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.partial);
+        if !self.committed {
+            let _ = std::fs::remove_file(&self.partial);
+        }
     }
 }
 
