@@ -62,3 +62,45 @@ impl BackendKind {
         }
     }
 }
+
+/// Runs `init` (a model's random initialisation) right after seeding `device`'s generator with
+/// `seed`, so the same seed always gives the same weights.
+///
+/// burn's generators are process-wide (one per backend, behind a lock taken per draw), so a
+/// seed set by one thread can be consumed by another thread's draws before this thread's init
+/// runs: two trainings in one process (parallel tests, a pipeline) would then start from
+/// different weights for the same seed. Every seeded initialisation in svs goes through here,
+/// which holds one process-wide lock across the seed and the draws.
+pub fn seeded<T>(device: &Device, seed: u64, init: impl FnOnce() -> T) -> T {
+    static SEEDED_INIT: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    // A panic inside another init leaves nothing half-done that this one depends on.
+    let _guard = SEEDED_INIT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    device.seed(seed);
+    init()
+}
+
+#[cfg(all(test, feature = "flex"))]
+mod tests {
+    use super::*;
+    use burn::tensor::{Distribution, Tensor};
+
+    #[test]
+    fn the_same_seed_gives_the_same_draws_while_other_threads_draw() {
+        let device = Device::flex();
+        let draw = || Tensor::<1>::random([64], Distribution::Uniform(0.0, 1.0), &device).into_data();
+        let reference = seeded(&device, 7, draw);
+        let noise = std::thread::spawn({
+            let device = device.clone();
+            move || {
+                for i in 0..2000 {
+                    seeded(&device, i, || Tensor::<1>::random([8], Distribution::Default, &device));
+                }
+            }
+        });
+        for _ in 0..200 {
+            assert_eq!(seeded(&device, 7, draw), reference);
+        }
+        noise.join().unwrap();
+        assert_ne!(seeded(&device, 8, draw), reference, "a different seed must give different draws");
+    }
+}

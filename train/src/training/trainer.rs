@@ -128,7 +128,6 @@ pub fn train(config: &TrainConfig, options: &TrainOptions) -> Result<TrainSummar
     let (model, optimizer, mut state) = match resumed {
         Some(resumed) => resumed,
         None => {
-            device.seed(config.training.seed);
             let model = match &options.init {
                 Some(path) => {
                     let (model, init_config) = ModelFile::read(path)?.separator(&device)?;
@@ -137,7 +136,7 @@ pub fn train(config: &TrainConfig, options: &TrainOptions) -> Result<TrainSummar
                     }
                     model
                 }
-                None => model_config.init(&device),
+                None => svs_core::device::seeded(&device, config.training.seed, || model_config.init(&device)),
             };
             let (optimizer, state) = run_loop::fresh_start(&run, config.training.seed);
             (model, optimizer, state)

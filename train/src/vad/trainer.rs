@@ -171,9 +171,10 @@ fn train_detector(
         Some(resumed) => resumed,
         None => {
             // Different seeds for the two detectors' initialisations, the same data stream.
-            device.seed(config.training.seed ^ (source as u64 + 1));
+            let seed = config.training.seed ^ (source as u64 + 1);
+            let model = svs_core::device::seeded(&device, seed, || model_config.init(&device));
             let (optimizer, state) = run_loop::fresh_start(&run, config.training.seed);
-            (model_config.init(&device), optimizer, state)
+            (model, optimizer, state)
         }
     };
     if state.iteration >= config.training.iterations && exported.exists() {

@@ -89,10 +89,7 @@ pub fn check_data_parallel_step(devices: &[burn::tensor::Device], tolerance: f32
     let home = &devices[0];
     let config = PoCoNetConfig::new().with_levels(1).with_base_channels(4).with_max_channels(8);
     // Two inits from the same seed, not a clone: clones share their batch-norm running state.
-    let fresh = || {
-        home.seed(5);
-        config.init(home).train()
-    };
+    let fresh = || svs_core::device::seeded(home, 5, || config.init(home)).train();
     let samples = 4096;
     let example: Vec<Vec<f32>> = (0..3)
         .map(|k| (0..samples).map(|i| (0.001 * (i * (k + 3)) as f32).sin() * (0.2 + 0.1 * k as f32)).collect())
