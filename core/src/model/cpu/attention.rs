@@ -235,6 +235,9 @@ impl Attention {
                 matmul(&mut d_rows, b * frames * row_len, row_len, true, d_view, View::rows(w, row_len, kd).t());
             }
         }
+        // The key bias adds q_t . b to every score of row t alike, which the softmax cancels:
+        // its gradient is exactly zero (what is summed above is round-off).
+        grads.key_bias.fill(0.0);
         drop(d_attended_rows);
         // Reduction 1x1 convolution (its bias is added in row layout).
         let mut d_reduced = x.like(a);

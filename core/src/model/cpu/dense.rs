@@ -156,7 +156,15 @@ impl Dense {
             let Norm::Batch(params) = &layer.norm else { unreachable!("training tape with folded norm") };
             let d_y = d_outputs[i].take().expect("every layer's output feeds a later layer or the block output");
             let mut d_z = pre_norm.pop().expect("one pre-norm map per layer");
-            batch_norm_relu_backward(&mut d_z, &outputs[i], &d_y, params, &stats[i], &mut grads.gamma[i], &mut grads.beta[i]);
+            batch_norm_relu_backward(
+                &mut d_z,
+                &outputs[i],
+                &d_y,
+                params,
+                &stats[i],
+                &mut grads.gamma[i],
+                &mut grads.beta[i],
+            );
             drop(d_y);
             let parts: Vec<&Maps> = inputs.iter().copied().chain(outputs[..i].iter()).collect();
             layer.conv.weight_grad(&parts, &d_z, &mut grads.weight[i]);

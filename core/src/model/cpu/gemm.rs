@@ -56,7 +56,14 @@ impl<'a> View<'a> {
 
 /// `dst = (accumulate ? dst : 0) + lhs * rhs`, where `dst` is row-major with `dst_row_stride`
 /// from `dst_offset`.
-pub(crate) fn matmul(dst: &mut [f32], dst_offset: usize, dst_row_stride: usize, accumulate: bool, lhs: View, rhs: View) {
+pub(crate) fn matmul(
+    dst: &mut [f32],
+    dst_offset: usize,
+    dst_row_stride: usize,
+    accumulate: bool,
+    lhs: View,
+    rhs: View,
+) {
     let (m, k, n) = (lhs.rows, lhs.cols, rhs.cols);
     assert_eq!(rhs.rows, k, "inner dimensions differ");
     if m == 0 || n == 0 {

@@ -91,8 +91,7 @@ impl CpuPoCoNet {
         assert_eq!(out_channels, 4, "the output convolution has 4 channels");
         let w = values(model.output.weight.val());
         let input_channels = |block: &super::DenseBlock| block.convs[0].weight.dims()[1];
-        let encoder =
-            model.encoder.iter().map(|block| Dense::new(block, &[input_channels(block)], training)).collect();
+        let encoder = model.encoder.iter().map(|block| Dense::new(block, &[input_channels(block)], training)).collect();
         let bottleneck = Dense::new(&model.bottleneck, &[input_channels(&model.bottleneck)], training);
         // A decoder block reads cat(upsampled coarser output, skip).
         let mut decoder = Vec::new();
@@ -210,7 +209,14 @@ impl CpuPoCoNet {
             tape.decoder.push((dense, att));
         }
         let mut raw = h.like(4);
-        matmul(&mut raw.data, 0, 4, false, View::rows(&h.data, h.pixels(), h.channels), View::rows(&self.output, h.channels, 4));
+        matmul(
+            &mut raw.data,
+            0,
+            4,
+            false,
+            View::rows(&h.data, h.pixels(), h.channels),
+            View::rows(&self.output, h.channels, 4),
+        );
         raw.for_each_pixel_mut(|pixel| {
             for (v, b) in pixel.iter_mut().zip(&self.output_bias) {
                 *v += b;
