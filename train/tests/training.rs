@@ -1,5 +1,7 @@
 //! Training end to end on a tiny model: it runs, writes its run directory, and a run killed
-//! mid-way and resumed reaches exactly the weights of an uninterrupted run.
+//! mid-way and resumed reaches exactly the weights of an uninterrupted run. On one CPU device
+//! `svs train` steps with the CPU implementation (hand-written backward, `training::cpu_step`),
+//! so these runs test that path; `--devices 0,1` keeps the tensor graph.
 
 mod common;
 

@@ -138,32 +138,113 @@ impl Stft {
             })
             .collect()
     }
+
+    /// The adjoint of [`Stft::forward`] for a signal of `len` samples: the gradient with
+    /// respect to the signal of a loss whose gradient with respect to the spectrum is `grad`
+    /// (real and imaginary parts as independent values).
+    pub fn forward_adjoint(&self, grad: &Spectrogram, len: usize) -> Vec<f32> {
+        assert_eq!(grad.n_bins, self.n_bins(), "spectrogram has the wrong number of bins");
+        let half = self.n_fft / 2;
+        let mut padded = vec![0.0f32; len + 2 * half];
+        let mut buf = self.inverse.make_input_vec();
+        let mut frame = self.inverse.make_output_vec();
+        let mut scratch = self.inverse.make_scratch_vec();
+        let last = buf.len() - 1;
+        for t in 0..grad.n_frames {
+            // sum_k (g_re cos - g_im sin) over the one-sided bins is the unnormalised inverse
+            // real FFT of g / 2 (of g itself at DC and Nyquist, which count once).
+            for (z, g) in buf.iter_mut().zip(grad.frame(t)) {
+                *z = g * 0.5;
+            }
+            buf[0] = Complex32::new(grad.frame(t)[0].re, 0.0);
+            buf[last] = Complex32::new(grad.frame(t)[last].re, 0.0);
+            self.inverse
+                .process_with_scratch(&mut buf, &mut frame, &mut scratch)
+                .expect("buffer sizes come from the plan");
+            let start = t * self.hop;
+            for (i, v) in frame.iter().enumerate() {
+                if let Some(p) = padded.get_mut(start + i) {
+                    *p += v * self.window[i];
+                }
+            }
+        }
+        let mut out = vec![0.0f32; len];
+        for (i, v) in padded.iter().enumerate() {
+            if let Some(j) = reflect_source(i as isize - half as isize, len) {
+                out[j] += v;
+            }
+        }
+        out
+    }
+
+    /// The adjoint of [`Stft::inverse`] for `n_frames` frames: the gradient with respect to the
+    /// spectrum (real and imaginary parts as independent values) of a loss whose gradient with
+    /// respect to the output signal is `grad`.
+    pub fn inverse_adjoint(&self, grad: &[f32], n_frames: usize) -> Spectrogram {
+        let half = self.n_fft / 2;
+        let total = self.n_fft + n_frames.saturating_sub(1) * self.hop;
+        let mut norm = vec![0.0f32; total];
+        for t in 0..n_frames {
+            for (i, w) in self.window.iter().enumerate() {
+                norm[t * self.hop + i] += w * w;
+            }
+        }
+        let mut scaled = vec![0.0f32; total];
+        for (i, g) in grad.iter().enumerate() {
+            let j = i + half;
+            if j < total && norm[j] > 1e-8 {
+                scaled[j] = g / norm[j];
+            }
+        }
+        let n_bins = self.n_bins();
+        let mut bins = vec![Complex32::new(0.0, 0.0); n_frames * n_bins];
+        let mut frame = self.forward.make_input_vec();
+        let mut scratch = self.forward.make_scratch_vec();
+        let scale = 1.0 / self.n_fft as f32;
+        for t in 0..n_frames {
+            let start = t * self.hop;
+            for (i, x) in frame.iter_mut().enumerate() {
+                *x = scaled[start + i] * scale * self.window[i];
+            }
+            let out = &mut bins[t * n_bins..(t + 1) * n_bins];
+            self.forward.process_with_scratch(&mut frame, out, &mut scratch).expect("buffer sizes come from the plan");
+            // Each middle bin stands for itself and its conjugate twin; the inverse ignores the
+            // imaginary parts at DC and Nyquist.
+            let last = n_bins - 1;
+            for z in &mut out[1..last] {
+                *z *= 2.0;
+            }
+            out[0].im = 0.0;
+            out[last].im = 0.0;
+        }
+        Spectrogram { n_frames, n_bins, bins }
+    }
 }
 
 /// Reflect padding as `torch.nn.functional.pad(mode="reflect")`, falling back to zeros where the
 /// signal is too short to reflect.
 fn reflect_pad(signal: &[f32], pad: usize) -> Vec<f32> {
     let n = signal.len();
-    let mut out = Vec::with_capacity(n + 2 * pad);
-    let at = |i: isize| -> f32 {
-        if n < 2 {
-            return if i == 0 && n == 1 { signal[0] } else { 0.0 };
-        }
-        let period = 2 * (n as isize - 1);
-        let mut j = i.rem_euclid(period);
-        if j >= n as isize {
-            j = period - j;
-        }
-        if i < -(n as isize - 1) || i > 2 * (n as isize - 1) {
-            // Beyond one reflection torch would fail; zeros keep short chunks usable.
-            return 0.0;
-        }
-        signal[j as usize]
-    };
-    for i in -(pad as isize)..(n + pad) as isize {
-        out.push(at(i));
+    (0..n + 2 * pad).map(|i| reflect_source(i as isize - pad as isize, n).map_or(0.0, |j| signal[j])).collect()
+}
+
+/// The sample of a signal of `n` samples that reflect padding puts at position `i` (negative:
+/// before the start), or `None` for a zero.
+fn reflect_source(i: isize, n: usize) -> Option<usize> {
+    if n < 2 {
+        return (i == 0 && n == 1).then_some(0);
     }
-    out
+    let n = n as isize;
+    if i < -(n - 1) || i > 2 * (n - 1) {
+        // Beyond one reflection torch would fail; zeros keep short chunks usable.
+        return None;
+    }
+    let period = 2 * (n - 1);
+    let mut j = i.rem_euclid(period);
+    if j >= n {
+        j = period - j;
+    }
+    Some(j as usize)
 }
 
 #[cfg(test)]
@@ -213,5 +294,31 @@ mod tests {
     fn reflect_padding_matches_torch() {
         // torch.nn.functional.pad(tensor([1,2,3,4]), (2,2), mode="reflect") = [3,2,1,2,3,4,3,2]
         assert_eq!(reflect_pad(&[1.0, 2.0, 3.0, 4.0], 2), vec![3., 2., 1., 2., 3., 4., 3., 2.]);
+    }
+
+    #[test]
+    fn adjoints_satisfy_the_inner_product_identity() {
+        // <A x, y> = <x, A^T y> for the forward STFT and the inverse, with arbitrary x and y.
+        let stft = Stft::new(64, 16);
+        let len = 150;
+        let noise = |seed: usize, n: usize| -> Vec<f32> {
+            (0..n).map(|i| (((i + seed) * 2_654_435_761usize) % 1000) as f32 / 500.0 - 1.0).collect()
+        };
+        let x = noise(1, len);
+        let spec = stft.forward(&x);
+        let y: Vec<Complex32> =
+            noise(2, 2 * spec.bins.len()).chunks_exact(2).map(|p| Complex32::new(p[0], p[1])).collect();
+        let y = Spectrogram { n_frames: spec.n_frames, n_bins: spec.n_bins, bins: y };
+        let lhs: f64 = spec.bins.iter().zip(&y.bins).map(|(a, b)| (a.re * b.re + a.im * b.im) as f64).sum();
+        let rhs: f64 = x.iter().zip(stft.forward_adjoint(&y, len)).map(|(a, b)| (a * b) as f64).sum();
+        assert!((lhs - rhs).abs() < 1e-3 * lhs.abs().max(1.0), "forward: {lhs} vs {rhs}");
+        // The inverse ignores the imaginary parts at DC and Nyquist; its input is y.
+        let g = noise(3, len);
+        let out = stft.inverse(&y, len);
+        let lhs: f64 = out.iter().zip(&g).map(|(a, b)| (a * b) as f64).sum();
+        let adj = stft.inverse_adjoint(&g, y.n_frames);
+        let rhs: f64 = y.bins.iter().zip(&adj.bins).map(|(a, b)| (a.re * b.re + a.im * b.im) as f64).sum();
+        assert!((lhs - rhs).abs() < 1e-3 * lhs.abs().max(1.0), "inverse: {lhs} vs {rhs}");
+        assert!(lhs.abs() > 1e-2, "degenerate test");
     }
 }

@@ -29,6 +29,10 @@ impl SeparationLossConfig {
 }
 
 impl SeparationLoss {
+    pub fn config(&self) -> &SeparationLossConfig {
+        &self.config
+    }
+
     /// Eq. 2 for one source; waveforms `[batch, samples]`. Returns a scalar tensor.
     pub fn source_loss(&self, estimate: Tensor<2>, reference: Tensor<2>) -> Tensor<1> {
         let audio = estimate.clone().sub(reference.clone()).abs().mean();

@@ -3,7 +3,6 @@
 
 pub mod attention;
 pub mod complex;
-#[cfg(feature = "flex")]
 pub mod cpu;
 pub mod dense_block;
 pub mod loss;
@@ -13,7 +12,6 @@ pub mod resampling;
 pub mod vad;
 
 pub use attention::{CausalFrameAttention, CausalFrameAttentionConfig};
-#[cfg(feature = "flex")]
 pub use cpu::CpuPoCoNet;
 pub use dense_block::{DenseBlock, DenseBlockConfig};
 pub use loss::{SeparationLoss, SeparationLossConfig};

@@ -229,7 +229,7 @@ impl PoCoNet {
 
 /// Projects two complex masks so they sum to exactly 1 + 0i (the residual of the mixture is
 /// shared equally), which makes the estimated sources add up to the mixture.
-fn mixture_consistent(masks: Tensor<5>) -> Tensor<5> {
+pub(crate) fn mixture_consistent(masks: Tensor<5>) -> Tensor<5> {
     let device = masks.device();
     let vocals = masks.clone().narrow(1, 0, 1);
     let accompaniment = masks.narrow(1, 1, 1);

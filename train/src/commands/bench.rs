@@ -1,11 +1,17 @@
 //! `svs bench`: the measurements behind docs/BENCHMARKS.md. Timing lives here (never in tests).
 
+use crate::training::cpu_step::{StepPath, cpu_train_step};
+use crate::training::data::Batch;
+use crate::training::trainer::batch_loss;
 use anyhow::Result;
+use burn::module::Module;
+use burn::optim::{AdamConfig, GradientsParams};
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
 use std::time::Instant;
 use svs_core::audio::{AudioBuffer, BitDepth, StemWriter};
 use svs_core::model::Preset;
+use svs_core::model::cpu::train::CpuTrainer;
 use svs_core::{BackendKind, Separator, SeparatorConfig};
 
 #[derive(Args, Debug)]
@@ -45,6 +51,15 @@ pub enum BenchCommand {
         /// Timed steps (after one warm-up step).
         #[arg(long, default_value_t = 3)]
         steps: usize,
+        /// The CPU implementation's hand-written backward, or burn autodiff on the tensor graph.
+        #[arg(long, value_enum, default_value_t = StepPath::Cpu)]
+        path: StepPath,
+        /// Override the preset's base channels (the embedded default is small with base 8).
+        #[arg(long)]
+        base_channels: Option<usize>,
+        /// Override the preset's channel cap.
+        #[arg(long)]
+        max_channels: Option<usize>,
     },
     /// Writes a test signal (tones and noise) as a WAV file, streamed, for memory benchmarks.
     Signal {
@@ -77,12 +92,11 @@ pub fn run(args: BenchArgs) -> Result<()> {
         } => {
             let device = backend.device(0)?;
             let config = preset.config();
-            let separator_config = SeparatorConfig { chunk_seconds, ..Default::default() };
-            let model = config.init(&device);
+            let settings = SeparatorConfig { chunk_seconds, ..Default::default() };
             let separator = if tensor_graph {
-                Separator::new_tensor_graph(model, device, separator_config)?
+                Separator::new_tensor_graph(config.init(&device), device, settings)?
             } else {
-                Separator::new(model, device, separator_config)?
+                Separator::new(config.init(&device), device, settings)?
             };
             let n = (seconds * rate as f32) as usize;
             let audio = AudioBuffer::new(rate, (0..channels).map(|c| test_signal(0, n, rate, c)).collect());
@@ -102,37 +116,29 @@ pub fn run(args: BenchArgs) -> Result<()> {
                 config.flops_per_second(chunk_seconds as f64) / 1e9
             );
         }
-        BenchCommand::Train { preset, backend, window_seconds, batch, steps } => {
-            use crate::training::data::Batch;
-            use crate::training::trainer::batch_loss;
-            use burn::module::Module;
-            use burn::optim::{AdamConfig, GradientsParams};
-            let device = backend.device(0)?.autodiff();
-            let mut model = preset.config().init(&device).train();
-            let mut optimizer = AdamConfig::new().init();
-            let loss = svs_core::model::SeparationLossConfig::new().init();
+        BenchCommand::Train { preset, backend, window_seconds, batch, steps, path, base_channels, max_channels } => {
+            let mut config = preset.config();
+            config.base_channels = base_channels.unwrap_or(config.base_channels);
+            config.max_channels = max_channels.unwrap_or(config.max_channels);
             let samples = (window_seconds * svs_core::MODEL_SAMPLE_RATE as f32) as usize;
-            let vocals: Vec<f32> =
-                (0..batch).flat_map(|b| test_signal(b * samples, samples, svs_core::MODEL_SAMPLE_RATE, 0)).collect();
-            let accompaniment: Vec<f32> =
-                (0..batch).flat_map(|b| test_signal(b * samples, samples, svs_core::MODEL_SAMPLE_RATE, 1)).collect();
+            let rate = svs_core::MODEL_SAMPLE_RATE;
+            let vocals: Vec<f32> = (0..batch).flat_map(|b| test_signal(b * samples, samples, rate, 0)).collect();
+            let accompaniment: Vec<f32> = (0..batch).flat_map(|b| test_signal(b * samples, samples, rate, 1)).collect();
             let mixture = vocals.iter().zip(&accompaniment).map(|(v, a)| v + a).collect();
             let data = Batch { batch, samples, mixture, vocals, accompaniment };
-            let mut timings = Vec::new();
-            for step in 0..=steps {
-                let start = Instant::now();
-                let l = batch_loss(&model, &loss, &data, &device);
-                let grads = GradientsParams::from_grads(l.backward(), &model);
-                model = optimizer.step(1e-4, model, grads);
-                if step > 0 {
-                    timings.push(start.elapsed().as_secs_f64());
-                }
-            }
+            let timings = bench_train_steps(&config, backend, &data, steps, path)?;
             let per_step = timings.iter().sum::<f64>() / timings.len().max(1) as f64;
+            // A training step is about three forward passes (forward, input and weight gradients).
+            let step_flops =
+                3.0 * config.flops_per_second(window_seconds as f64) * (batch as f64 * window_seconds as f64);
             println!(
-                "preset={preset} backend={backend} window={window_seconds}s batch={batch}: {per_step:.2} s per iteration, \
-                 {:.3} examples/s, peak RSS {} MB",
+                "preset={preset} base={} max={} backend={backend} path={path} window={window_seconds}s batch={batch}: \
+                 {per_step:.2} s per iteration, {:.3} examples/s, {:.0} GFLOP per step, {:.1} GFLOP/s, peak RSS {} MB",
+                config.base_channels,
+                config.max_channels,
                 batch as f64 / per_step,
+                step_flops / 1e9,
+                step_flops / 1e9 / per_step,
                 peak_rss_mb().map_or("?".into(), |m| m.to_string())
             );
         }
@@ -151,6 +157,49 @@ pub fn run(args: BenchArgs) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Seconds per optimiser step on `data` (after one warm-up step).
+fn bench_train_steps(
+    config: &svs_core::model::PoCoNetConfig,
+    backend: BackendKind,
+    data: &Batch,
+    steps: usize,
+    path: StepPath,
+) -> Result<Vec<f64>> {
+    let loss = svs_core::model::SeparationLossConfig::new().init();
+    let mut optimizer = AdamConfig::new().init();
+    let mut timings = Vec::new();
+    match path {
+        StepPath::Tensor => {
+            let device = backend.device(0)?.autodiff();
+            let mut model = config.init(&device).train();
+            for step in 0..=steps {
+                let start = Instant::now();
+                let l = batch_loss(&model, &loss, data, &device);
+                let grads = GradientsParams::from_grads(l.backward(), &model);
+                model = optimizer.step(1e-4, model, grads);
+                if step > 0 {
+                    timings.push(start.elapsed().as_secs_f64());
+                }
+            }
+        }
+        StepPath::Cpu => {
+            if backend != BackendKind::Cpu {
+                anyhow::bail!("--path cpu runs on the CPU only (use --path tensor with --backend {backend})");
+            }
+            let mut model = config.init(&backend.device(0)?);
+            let trainer = CpuTrainer::default();
+            for step in 0..=steps {
+                let start = Instant::now();
+                model = cpu_train_step(&trainer, model, &mut optimizer, &loss, data, 1e-4).0;
+                if step > 0 {
+                    timings.push(start.elapsed().as_secs_f64());
+                }
+            }
+        }
+    }
+    Ok(timings)
 }
 
 /// Peak resident memory of this process (Linux `VmHWM`), in MB.

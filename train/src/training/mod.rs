@@ -2,6 +2,7 @@
 
 pub mod checkpoint;
 pub mod config;
+pub mod cpu_step;
 pub mod data;
 pub mod metrics;
 pub mod run_loop;

@@ -3,6 +3,7 @@
 
 use super::checkpoint::{self, TrainingState};
 use super::config::TrainConfig;
+use super::cpu_step::{StepPath, cpu_train_step};
 use super::data::{Batch, TrainingData};
 use super::metrics::MetricsRecord;
 use super::run_loop::{self, Learner, LoopSettings};
@@ -14,6 +15,7 @@ use burn::optim::{GradientsParams, ModuleOptimizer, MultiGradientsParams};
 use burn::tensor::{Device, Tensor};
 use std::path::{Path, PathBuf};
 use svs_core::dsp::tensor_stft::{model_istft, model_stft};
+use svs_core::model::cpu::train::CpuTrainer;
 use svs_core::model::{PoCoNet, PoCoNetConfig, SeparationLoss};
 use svs_core::model_file::{ModelFile, ModelKind, ModelMetadata, save_separator};
 use svs_core::{BackendKind, MODEL_SAMPLE_RATE};
@@ -112,8 +114,14 @@ pub fn train_step(
 pub fn train(config: &TrainConfig, options: &TrainOptions) -> Result<TrainSummary> {
     let run = config.training.output_dir.clone();
     std::fs::create_dir_all(&run).with_context(|| format!("creating {}", run.display()))?;
-    let devices: Vec<Device> =
-        options.devices.iter().map(|&i| options.backend.device(i).map(Device::autodiff)).collect::<Result<_, _>>()?;
+    let path = StepPath::for_run(options.backend, &options.devices);
+    tracing::info!("training steps on the {path} path");
+    // The CPU path computes its own gradients: its model lives on the plain CPU device.
+    let devices: Vec<Device> = options
+        .devices
+        .iter()
+        .map(|&i| options.backend.device(i).map(|d| if path == StepPath::Tensor { d.autodiff() } else { d }))
+        .collect::<Result<_, _>>()?;
     let device = devices.first().context("no device")?.clone();
     let inference_device = options.backend.device(options.devices[0])?;
     let model_config = config.model.resolve();
@@ -160,6 +168,8 @@ pub fn train(config: &TrainConfig, options: &TrainOptions) -> Result<TrainSummar
     );
     let mut learner = SeparatorLearner {
         model: Some(model),
+        path,
+        cpu: CpuTrainer::default(),
         optimizer,
         loss,
         devices,
@@ -180,6 +190,8 @@ pub fn train(config: &TrainConfig, options: &TrainOptions) -> Result<TrainSummar
 struct SeparatorLearner<'a> {
     /// Always present between steps (burn's optimiser step takes the model by value).
     model: Option<PoCoNet>,
+    path: StepPath,
+    cpu: CpuTrainer,
     optimizer: ModuleOptimizer,
     loss: SeparationLoss,
     devices: Vec<Device>,
@@ -206,7 +218,10 @@ impl Learner for SeparatorLearner<'_> {
 
     fn step(&mut self, batch: &Batch, learning_rate: f64) -> f64 {
         let model = self.model.take().expect("the model is present between steps");
-        let (model, loss) = train_step(model, &mut self.optimizer, &self.loss, batch, &self.devices, learning_rate);
+        let (model, loss) = match self.path {
+            StepPath::Cpu => cpu_train_step(&self.cpu, model, &mut self.optimizer, &self.loss, batch, learning_rate),
+            StepPath::Tensor => train_step(model, &mut self.optimizer, &self.loss, batch, &self.devices, learning_rate),
+        };
         self.model = Some(model);
         loss
     }

@@ -1,0 +1,310 @@
+//! The DenseNet block (see [`crate::model::dense_block`]) on [`Maps`]: three causal 3x3
+//! convolutions, each followed by batch normalisation and ReLU, each over the concatenation of
+//! the block input and the earlier layers' outputs (kept as separate parts, never copied).
+//!
+//! For inference the batch norm is folded into the convolution (running statistics). For
+//! training it uses the batch's statistics as burn's `BatchNorm` does (biased variance over
+//! batch, frames and bins; running statistics moved by `momentum`), with ReLU in the same pass
+//! over the data, and the backward pass keeps what it needs: the pre-normalisation output and
+//! the statistics.
+
+use super::conv::{Conv3x3, TapGrads};
+use super::maps::Maps;
+use super::values;
+use crate::model::dense_block::DenseBlock;
+use burn::nn::BatchNorm;
+use burn::nn::conv::Conv2d;
+
+#[derive(Clone, Debug)]
+pub(crate) struct Dense {
+    pub channels: usize,
+    pub layers: Vec<DenseLayer>,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct DenseLayer {
+    pub conv: Conv3x3,
+    pub norm: Norm,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) enum Norm {
+    /// Batch norm folded into the convolution: `relu(conv + bias)`.
+    Folded { bias: Vec<f32> },
+    /// Batch statistics (training).
+    Batch(BatchNormParams),
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct BatchNormParams {
+    /// The convolution's bias: batch norm subtracts it again, so it only moves the running mean.
+    pub conv_bias: Vec<f32>,
+    pub gamma: Vec<f32>,
+    pub beta: Vec<f32>,
+    pub running_mean: Vec<f32>,
+    pub running_var: Vec<f32>,
+    pub epsilon: f64,
+    pub momentum: f64,
+}
+
+/// What the backward pass of one block needs from its forward pass.
+#[derive(Debug, Default)]
+pub(crate) struct DenseTape {
+    /// Per layer: the convolution's output before batch norm (without bias).
+    pre_norm: Vec<Maps>,
+    /// Per layer: the output after ReLU (the last one is the block's output).
+    pub outputs: Vec<Maps>,
+    stats: Vec<BatchStats>,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct BatchStats {
+    /// Mean of the convolution output without its bias.
+    pub mean: Vec<f32>,
+    /// Biased variance.
+    pub variance: Vec<f32>,
+    inv_std: Vec<f32>,
+}
+
+/// Gradients of one block, per layer.
+#[derive(Debug)]
+pub(crate) struct DenseGrads {
+    pub weight: Vec<TapGrads>,
+    pub gamma: Vec<Vec<f32>>,
+    pub beta: Vec<Vec<f32>>,
+}
+
+impl Dense {
+    /// `input_parts`: the channel counts of the maps the block's input concatenates. `training`
+    /// keeps batch norm as batch statistics; otherwise it is folded in.
+    pub fn new(block: &DenseBlock, input_parts: &[usize], training: bool) -> Self {
+        let channels = block.convs[0].weight.dims()[0];
+        let layers = block
+            .convs
+            .iter()
+            .zip(&block.norms)
+            .enumerate()
+            .map(|(i, (conv, norm))| {
+                let parts: Vec<usize> = input_parts.iter().copied().chain(std::iter::repeat_n(channels, i)).collect();
+                DenseLayer::new(conv, norm, &parts, training)
+            })
+            .collect();
+        Self { channels, layers }
+    }
+
+    /// `inputs`: the maps whose concatenation is the block's input.
+    pub fn forward(&self, inputs: &[&Maps]) -> DenseTape {
+        let mut tape = DenseTape::default();
+        for layer in &self.layers {
+            let parts: Vec<&Maps> = inputs.iter().copied().chain(tape.outputs.iter()).collect();
+            let mut z = parts[0].like(self.channels);
+            layer.conv.forward(&parts, &mut z);
+            z.clear_border();
+            match &layer.norm {
+                Norm::Folded { bias } => {
+                    z.for_each_pixel_mut(|pixel| {
+                        for (v, b) in pixel.iter_mut().zip(bias) {
+                            *v = (*v + b).max(0.0);
+                        }
+                    });
+                    tape.outputs.push(z);
+                }
+                Norm::Batch(params) => {
+                    let stats = BatchStats::of(&z, params.epsilon);
+                    let mut y = z.clone();
+                    y.for_each_pixel_mut(|pixel| {
+                        for (o, v) in pixel.iter_mut().enumerate() {
+                            *v = ((*v - stats.mean[o]) * stats.inv_std[o] * params.gamma[o] + params.beta[o]).max(0.0);
+                        }
+                    });
+                    tape.pre_norm.push(z);
+                    tape.stats.push(stats);
+                    tape.outputs.push(y);
+                }
+            }
+        }
+        tape
+    }
+
+    pub fn zero_grads(&self) -> DenseGrads {
+        DenseGrads {
+            weight: self.layers.iter().map(|l| l.conv.zero_grads()).collect(),
+            gamma: self.layers.iter().map(|_| vec![0.0; self.channels]).collect(),
+            beta: self.layers.iter().map(|_| vec![0.0; self.channels]).collect(),
+        }
+    }
+
+    /// Backward through a training-mode forward: adds to `grads` and returns the gradient of
+    /// each input part (border cleared) if `input_grads`.
+    pub fn backward(
+        &self,
+        inputs: &[&Maps],
+        tape: DenseTape,
+        d_out: Maps,
+        grads: &mut DenseGrads,
+        input_grads: bool,
+    ) -> Vec<Maps> {
+        let DenseTape { mut pre_norm, outputs, stats } = tape;
+        let n_layers = self.layers.len();
+        assert_eq!(pre_norm.len(), n_layers, "backward needs a training-mode forward");
+        let mut d_outputs: Vec<Option<Maps>> = (0..n_layers).map(|_| None).collect();
+        d_outputs[n_layers - 1] = Some(d_out);
+        let mut d_inputs: Vec<Maps> =
+            if input_grads { inputs.iter().map(|m| m.like(m.channels)).collect() } else { Vec::new() };
+        for i in (0..n_layers).rev() {
+            let layer = &self.layers[i];
+            let Norm::Batch(params) = &layer.norm else { unreachable!("training tape with folded norm") };
+            let d_y = d_outputs[i].take().expect("every layer's output feeds a later layer or the block output");
+            let mut d_z = pre_norm.pop().expect("one pre-norm map per layer");
+            batch_norm_relu_backward(
+                &mut d_z,
+                &outputs[i],
+                &d_y,
+                params,
+                &stats[i],
+                &mut grads.gamma[i],
+                &mut grads.beta[i],
+            );
+            drop(d_y);
+            let parts: Vec<&Maps> = inputs.iter().copied().chain(outputs[..i].iter()).collect();
+            layer.conv.weight_grad(&parts, &d_z, &mut grads.weight[i]);
+            if input_grads {
+                for (p, d_in) in d_inputs.iter_mut().enumerate() {
+                    layer.conv.input_grad(&d_z, p, d_in);
+                }
+            }
+            for (j, d_earlier) in d_outputs[..i].iter_mut().enumerate() {
+                let d = d_earlier.get_or_insert_with(|| d_z.like(self.channels));
+                layer.conv.input_grad(&d_z, inputs.len() + j, d);
+            }
+        }
+        for d in &mut d_inputs {
+            d.clear_border();
+        }
+        d_inputs
+    }
+
+    /// The running statistics after this forward (burn's update: `running * (1 - momentum) +
+    /// batch * momentum`, with the batch mean including the convolution bias).
+    pub fn update_running_stats(&mut self, tape: &DenseTape) {
+        for (layer, stats) in self.layers.iter_mut().zip(&tape.stats) {
+            let Norm::Batch(p) = &mut layer.norm else { continue };
+            let m = p.momentum as f32;
+            for o in 0..p.gamma.len() {
+                p.running_mean[o] = p.running_mean[o] * (1.0 - m) + (stats.mean[o] + p.conv_bias[o]) * m;
+                p.running_var[o] = p.running_var[o] * (1.0 - m) + stats.variance[o] * m;
+            }
+        }
+    }
+}
+
+impl DenseLayer {
+    fn new(conv: &Conv2d, norm: &BatchNorm, parts: &[usize], training: bool) -> Self {
+        let [cout, _, kh, kw] = conv.weight.dims();
+        assert_eq!([kh, kw], [3, 3], "dense-block convolutions are 3x3");
+        let w = values(conv.weight.val());
+        let b = super::bias_values(conv, cout);
+        let gamma = values(norm.gamma.val());
+        let beta = values(norm.beta.val());
+        let mean = values(norm.running_mean.value_sync());
+        let var = values(norm.running_var.value_sync());
+        if training {
+            let params = BatchNormParams {
+                conv_bias: b,
+                gamma,
+                beta,
+                running_mean: mean,
+                running_var: var,
+                epsilon: norm.epsilon,
+                momentum: norm.momentum,
+            };
+            return Self { conv: Conv3x3::new(&w, cout, parts, None), norm: Norm::Batch(params) };
+        }
+        // batch_norm(x) = (x - mean) / sqrt(var + eps) * gamma + beta, folded into the conv.
+        let scale: Vec<f64> = (0..cout).map(|o| gamma[o] as f64 / (var[o] as f64 + norm.epsilon).sqrt()).collect();
+        let bias = (0..cout).map(|o| ((b[o] as f64 - mean[o] as f64) * scale[o] + beta[o] as f64) as f32).collect();
+        Self { conv: Conv3x3::new(&w, cout, parts, Some(&scale)), norm: Norm::Folded { bias } }
+    }
+}
+
+impl BatchStats {
+    /// Per-channel mean and biased variance over the real pixels (accumulated in f64).
+    fn of(z: &Maps, epsilon: f64) -> Self {
+        let c = z.channels;
+        let mut sum = vec![0.0f64; c];
+        let mut count = 0usize;
+        z.for_each_pixel(|pixel| {
+            for (s, v) in sum.iter_mut().zip(pixel) {
+                *s += *v as f64;
+            }
+            count += 1;
+        });
+        let mean: Vec<f64> = sum.iter().map(|s| s / count as f64).collect();
+        let mut square = vec![0.0f64; c];
+        z.for_each_pixel(|pixel| {
+            for ((s, v), m) in square.iter_mut().zip(pixel).zip(&mean) {
+                let d = *v as f64 - m;
+                *s += d * d;
+            }
+        });
+        let variance: Vec<f64> = square.iter().map(|s| s / count as f64).collect();
+        Self {
+            mean: mean.iter().map(|m| *m as f32).collect(),
+            variance: variance.iter().map(|v| *v as f32).collect(),
+            inv_std: variance.iter().map(|v| (1.0 / (v + epsilon).sqrt()) as f32).collect(),
+        }
+    }
+}
+
+/// Backward through `y = relu(gamma * (z - mean) * inv_std + beta)`: `z` (the pre-norm map) is
+/// overwritten with its gradient (border cleared); gamma's and beta's gradients are added.
+fn batch_norm_relu_backward(
+    z: &mut Maps,
+    y: &Maps,
+    d_y: &Maps,
+    params: &BatchNormParams,
+    stats: &BatchStats,
+    d_gamma: &mut [f32],
+    d_beta: &mut [f32],
+) {
+    let c = z.channels;
+    let mut sum = vec![0.0f64; c];
+    let mut sum_x = vec![0.0f64; c];
+    let mut count = 0usize;
+    for b in 0..z.batch {
+        for t in 0..z.frames {
+            let (zs, ys, ds) = (z.frame(b, t), y.frame(b, t), d_y.frame(b, t));
+            for i in 0..zs.len() {
+                let o = i % c;
+                if ys[i] > 0.0 {
+                    let x_hat = (zs[i] - stats.mean[o]) * stats.inv_std[o];
+                    sum[o] += ds[i] as f64;
+                    sum_x[o] += (ds[i] * x_hat) as f64;
+                }
+            }
+            count += z.bins;
+        }
+    }
+    for o in 0..c {
+        d_gamma[o] += sum_x[o] as f32;
+        d_beta[o] += sum[o] as f32;
+    }
+    let n = count as f64;
+    let mean_d: Vec<f32> = sum.iter().map(|s| (s / n) as f32).collect();
+    let mean_dx: Vec<f32> = sum_x.iter().map(|s| (s / n) as f32).collect();
+    let scale: Vec<f32> = (0..c).map(|o| params.gamma[o] * stats.inv_std[o]).collect();
+    for b in 0..z.batch {
+        for t in 0..z.frames {
+            let (ys, ds) = (y.frame(b, t), d_y.frame(b, t));
+            let start = z.pixel(b, t, 0) * c;
+            let zs = &mut z.data[start..start + ys.len()];
+            for i in 0..zs.len() {
+                let o = i % c;
+                let x_hat = (zs[i] - stats.mean[o]) * stats.inv_std[o];
+                let d_a = if ys[i] > 0.0 { ds[i] } else { 0.0 };
+                zs[i] = scale[o] * (d_a - mean_d[o] - x_hat * mean_dx[o]);
+            }
+        }
+    }
+    z.clear_border();
+}

@@ -1,0 +1,242 @@
+//! Matrix products over strided views of `f32` buffers.
+//!
+//! The arithmetic is the `gemm` crate's (the kernels burn's flex backend runs on). Calling it
+//! directly rather than through burn tensors lets a view overlap itself (a convolution's 3x3
+//! windows over a channels-last map are rows that share memory, see [`super::maps`]), read a
+//! transposed operand through its strides, and accumulate into an existing buffer, so no
+//! im2col, transpose or product buffer is ever built.
+
+/// A read-only `rows x cols` matrix inside `data`: element (i, j) at
+/// `offset + i * row_stride + j * col_stride`.
+#[derive(Clone, Copy)]
+pub(crate) struct View<'a> {
+    data: &'a [f32],
+    offset: usize,
+    rows: usize,
+    cols: usize,
+    row_stride: usize,
+    col_stride: usize,
+}
+
+impl<'a> View<'a> {
+    /// Panics if any element lies outside `data` (the only check the unsafe product needs).
+    pub(crate) fn new(
+        data: &'a [f32],
+        offset: usize,
+        [rows, cols]: [usize; 2],
+        [row_stride, col_stride]: [usize; 2],
+    ) -> Self {
+        if rows > 0 && cols > 0 {
+            let last = offset + (rows - 1) * row_stride + (cols - 1) * col_stride;
+            assert!(last < data.len(), "view ends at {last}, past the buffer's {} values", data.len());
+        }
+        Self { data, offset, rows, cols, row_stride, col_stride }
+    }
+
+    /// A dense row-major matrix.
+    pub(crate) fn rows(data: &'a [f32], rows: usize, cols: usize) -> Self {
+        assert_eq!(data.len(), rows * cols, "matrix has the wrong size");
+        Self::new(data, 0, [rows, cols], [cols, 1])
+    }
+
+    pub(crate) fn t(self) -> Self {
+        Self { rows: self.cols, cols: self.rows, row_stride: self.col_stride, col_stride: self.row_stride, ..self }
+    }
+
+    /// Rows `first..first + n`.
+    fn row_range(self, first: usize, n: usize) -> Self {
+        Self { offset: self.offset + first * self.row_stride, rows: n, ..self }
+    }
+
+    /// Columns `first..first + n`.
+    fn col_range(self, first: usize, n: usize) -> Self {
+        Self { offset: self.offset + first * self.col_stride, cols: n, ..self }
+    }
+}
+
+/// `dst = (accumulate ? dst : 0) + lhs * rhs`, where `dst` is row-major with `dst_row_stride`
+/// from `dst_offset`.
+pub(crate) fn matmul(
+    dst: &mut [f32],
+    dst_offset: usize,
+    dst_row_stride: usize,
+    accumulate: bool,
+    lhs: View,
+    rhs: View,
+) {
+    let (m, k, n) = (lhs.rows, lhs.cols, rhs.cols);
+    assert_eq!(rhs.rows, k, "inner dimensions differ");
+    if m == 0 || n == 0 {
+        return;
+    }
+    let last = dst_offset + (m - 1) * dst_row_stride + n - 1;
+    assert!(last < dst.len(), "product ends at {last}, past the buffer's {} values", dst.len());
+    if k == 0 {
+        if !accumulate {
+            for i in 0..m {
+                dst[dst_offset + i * dst_row_stride..][..n].fill(0.0);
+            }
+        }
+        return;
+    }
+    // A long inner dimension with a small result (weight gradients: pixels x channels) gives
+    // gemm's own threading, which splits the result, nothing to share: split the sum instead.
+    let threads = threads();
+    if threads > 1 && k >= 8192 && m * n <= 256 * 256 {
+        split_inner(dst, dst_offset, dst_row_stride, accumulate, lhs, rhs, threads);
+        return;
+    }
+    let parallel = if (m * n * k) as f64 > 2e6 { parallelism() } else { gemm::Parallelism::None };
+    // SAFETY: every element either view reads and every element written was checked to lie
+    // inside its slice above; `dst` is borrowed mutably, so nothing else reads it meanwhile.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr().add(dst_offset),
+            1,
+            dst_row_stride as isize,
+            accumulate,
+            lhs.data.as_ptr().add(lhs.offset),
+            lhs.col_stride as isize,
+            lhs.row_stride as isize,
+            rhs.data.as_ptr().add(rhs.offset),
+            rhs.col_stride as isize,
+            rhs.row_stride as isize,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            parallel,
+        );
+    }
+}
+
+/// [`matmul`] with the inner dimension cut into one share per thread, each summed into its own
+/// buffer, then added up.
+fn split_inner(
+    dst: &mut [f32],
+    dst_offset: usize,
+    dst_row_stride: usize,
+    accumulate: bool,
+    lhs: View,
+    rhs: View,
+    threads: usize,
+) {
+    let (m, k, n) = (lhs.rows, lhs.cols, rhs.cols);
+    let per = k.div_ceil(threads);
+    let partial = |i: usize| {
+        let first = i * per;
+        let len = per.min(k - first);
+        let mut out = vec![0.0f32; m * n];
+        matmul_serial(&mut out, lhs.col_range(first, len), rhs.row_range(first, len));
+        out
+    };
+    #[cfg(feature = "parallel")]
+    let partials: Vec<Vec<f32>> = {
+        use rayon::prelude::*;
+        (0..k.div_ceil(per)).into_par_iter().map(partial).collect()
+    };
+    #[cfg(not(feature = "parallel"))]
+    let partials: Vec<Vec<f32>> = (0..k.div_ceil(per)).map(partial).collect();
+    for i in 0..m {
+        let row = &mut dst[dst_offset + i * dst_row_stride..][..n];
+        if !accumulate {
+            row.fill(0.0);
+        }
+        for p in &partials {
+            for (d, s) in row.iter_mut().zip(&p[i * n..(i + 1) * n]) {
+                *d += s;
+            }
+        }
+    }
+}
+
+fn matmul_serial(dst: &mut [f32], lhs: View, rhs: View) {
+    let (m, k, n) = (lhs.rows, lhs.cols, rhs.cols);
+    // SAFETY: as in `matmul`: the views were bounds-checked when built (sub-ranges of checked
+    // views stay inside them) and `dst` holds exactly m x n values.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            n as isize,
+            false,
+            lhs.data.as_ptr().add(lhs.offset),
+            lhs.col_stride as isize,
+            lhs.row_stride as isize,
+            rhs.data.as_ptr().add(rhs.offset),
+            rhs.col_stride as isize,
+            rhs.row_stride as isize,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        );
+    }
+}
+
+fn threads() -> usize {
+    #[cfg(feature = "parallel")]
+    return rayon::current_num_threads();
+    #[cfg(not(feature = "parallel"))]
+    1
+}
+
+fn parallelism() -> gemm::Parallelism {
+    #[cfg(feature = "parallel")]
+    return gemm::Parallelism::Rayon(rayon::current_num_threads());
+    #[cfg(not(feature = "parallel"))]
+    gemm::Parallelism::None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn naive(a: &[f32], b: &[f32], m: usize, k: usize, n: usize) -> Vec<f32> {
+        let mut c = vec![0.0; m * n];
+        for i in 0..m {
+            for j in 0..n {
+                c[i * n + j] = (0..k).map(|l| a[i * k + l] * b[l * n + j]).sum();
+            }
+        }
+        c
+    }
+
+    #[test]
+    fn products_of_views_match_the_definition() {
+        let (m, k, n) = (7, 9000, 5); // long enough to take the split-sum path
+        let a: Vec<f32> = (0..m * k).map(|i| ((i * 37) % 11) as f32 - 5.0).collect();
+        let b: Vec<f32> = (0..k * n).map(|i| ((i * 13) % 7) as f32 - 3.0).collect();
+        let expected = naive(&a, &b, m, k, n);
+        let mut c = vec![1.0; m * n];
+        matmul(&mut c, 0, n, false, View::rows(&a, m, k), View::rows(&b, k, n));
+        assert_eq!(c, expected);
+        // Transposed views and accumulation: c += (a^T)^T b.
+        let at: Vec<f32> = (0..k * m).map(|i| a[(i % m) * k + i / m]).collect();
+        matmul(&mut c, 0, n, true, View::rows(&at, k, m).t(), View::rows(&b, k, n));
+        let twice: Vec<f32> = expected.iter().map(|v| 2.0 * v).collect();
+        assert_eq!(c, twice);
+        // Overlapping rows: row i of the view starts at element i (windows of 3).
+        let x: Vec<f32> = (0..10).map(|i| i as f32).collect();
+        let w = [1.0, 10.0, 100.0];
+        let mut y = vec![0.0; 8];
+        matmul(&mut y, 0, 1, false, View::new(&x, 0, [8, 3], [1, 1]), View::rows(&w, 3, 1));
+        assert_eq!(y[2], 2.0 + 30.0 + 400.0);
+    }
+
+    #[test]
+    #[should_panic(expected = "past the buffer")]
+    fn a_view_outside_its_buffer_is_refused() {
+        let x = [0.0f32; 4];
+        View::new(&x, 2, [2, 2], [1, 1]);
+    }
+}
