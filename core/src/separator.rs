@@ -243,6 +243,13 @@ impl Separator {
 
     /// The complex vocal mask of a mono 16 kHz signal, frame-major `[frames][513]`.
     pub fn vocal_mask(&self, mono16: &[f32]) -> Result<Spectrogram, SeparationError> {
+        read_now(self.vocal_mask_async(mono16))?
+    }
+
+    /// [`Self::vocal_mask`] for devices that cannot block on a read: WebGPU in a browser only
+    /// hands tensor data back asynchronously. The one implementation; the blocking form waits on
+    /// it.
+    pub async fn vocal_mask_async(&self, mono16: &[f32]) -> Result<Spectrogram, SeparationError> {
         let model = match &self.network {
             #[cfg(feature = "flex")]
             Network::Cpu(cpu) => return Ok(self.cpu_vocal_mask(cpu, mono16)),
@@ -251,18 +258,6 @@ impl Separator {
         let (masks, n_frames) = self.vocal_mask_tensor(model, mono16);
         // A GPU can fail here (out of memory, a buffer over the adapter's size limit): report it
         // as an error (try smaller --chunk-seconds), never a panic.
-        mask_spectrogram(masks.try_into_data().map_err(device_error)?, n_frames)
-    }
-
-    /// [`Self::vocal_mask`] for devices that cannot block on a read: WebGPU in a browser only
-    /// hands tensor data back asynchronously. Same result as the blocking version.
-    pub async fn vocal_mask_async(&self, mono16: &[f32]) -> Result<Spectrogram, SeparationError> {
-        let model = match &self.network {
-            #[cfg(feature = "flex")]
-            Network::Cpu(cpu) => return Ok(self.cpu_vocal_mask(cpu, mono16)),
-            Network::TensorGraph(model) => model,
-        };
-        let (masks, n_frames) = self.vocal_mask_tensor(model, mono16);
         mask_spectrogram(masks.into_data_async().await.map_err(device_error)?, n_frames)
     }
 
@@ -302,6 +297,14 @@ impl Separator {
         let bins = mask.chunks_exact(2).take(n_frames * n_bins).map(|p| Complex32::new(p[0], p[1])).collect();
         Spectrogram { n_frames, n_bins, bins }
     }
+}
+
+/// Waits for an asynchronous separation step: the blocking API is these futures, waited on.
+/// Natively that blocks until the device's read completes; in a browser a future that is not
+/// ready at once (a WebGPU read) cannot be waited on, which is an error naming the async API.
+fn read_now<T>(future: impl std::future::Future<Output = T>) -> Result<T, SeparationError> {
+    burn::tensor::try_read_sync(future)
+        .ok_or_else(|| SeparationError::Model("this device reads back asynchronously: use the *_async methods".into()))
 }
 
 fn device_error(e: impl std::fmt::Display) -> SeparationError {
@@ -354,23 +357,12 @@ impl SeparationStream<'_> {
 
     /// Adds input; returns every stretch that became final.
     pub fn push(&mut self, block: &[&[f32]]) -> Result<Vec<StemBlock>, SeparationError> {
-        self.append(block)?;
-        let mut out = Vec::new();
-        while self.input[0].len() >= self.window {
-            let mask = self.separator.vocal_mask(&self.mono16(self.window)?)?;
-            out.push(self.emit(self.window, false, &self.window_frames(mask)));
-        }
-        Ok(out)
+        read_now(self.push_async(block))?
     }
 
     /// Separates whatever input is left.
     pub fn finish(&mut self) -> Result<Option<StemBlock>, SeparationError> {
-        let len = self.input[0].len();
-        if len == 0 {
-            return Ok(None);
-        }
-        let mask = self.separator.vocal_mask(&self.mono16(len)?)?;
-        Ok(Some(self.emit(len, true, &self.window_frames(mask))))
+        read_now(self.finish_async())?
     }
 
     /// [`Self::push`] for devices that only read back asynchronously (WebGPU in a browser).

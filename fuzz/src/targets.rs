@@ -153,6 +153,7 @@ fn model_file(input: &Input) -> Result<(), String> {
 
 fn config(input: &Input) -> Result<(), String> {
     use svs_train::augment::{AugmentConfig, Augmenter};
+    use svs_train::config_file::ConfigFile;
     let text = String::from_utf8_lossy(&input.bytes);
     let path = Path::new(&input.name);
     match extension(&input.name) {

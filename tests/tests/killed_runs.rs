@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use svs_core::audio::{AudioBuffer, BitDepth, wav_bytes};
 use svs_core::model::{PoCoNetConfig, VadConfig};
 use svs_core::model_file::{ModelKind, ModelMetadata, save_separator, save_vad};

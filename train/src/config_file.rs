@@ -26,12 +26,9 @@ impl InvalidConfig {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("{path}: cannot read the configuration")]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    /// The cause is in the message, not also a `source()` (anyhow's `{:#}` would print it twice).
+    #[error("{path}: cannot read the configuration: {error}")]
+    Read { path: PathBuf, error: std::io::Error },
     #[error("{path}: {message}")]
     Parse { path: PathBuf, message: String },
     #[error("{path}: invalid setting {invalid}")]
@@ -48,8 +45,7 @@ pub trait ConfigFile: DeserializeOwned {
 
     /// Reads, parses and validates `path`; paths in it may be relative to its folder.
     fn from_file(path: &Path) -> Result<Self, ConfigError> {
-        let text =
-            std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read { path: path.to_owned(), error })?;
         let mut config = Self::from_toml(&text, path)?;
         config.resolve_paths(path.parent().unwrap_or(Path::new(".")));
         Ok(config)

@@ -39,13 +39,15 @@ pub fn save(figure: &impl Figure, stem: &Path, size: (u32, u32)) -> Result<()> {
     };
     let finish = |ext: &str| std::fs::rename(partial(ext), stem.with_extension(ext)).map_err(|e| err(&e, ext));
     {
-        let root = SVGBackend::new(&partial("svg"), size).into_drawing_area();
+        let path = partial("svg");
+        let root = SVGBackend::new(&path, size).into_drawing_area();
         figure.draw(&root).map_err(|e| err(&e, "svg"))?;
         root.present().map_err(|e| err(&e, "svg"))?;
     }
     finish("svg")?;
     {
-        let root = BitMapBackend::new(&partial("png"), size).into_drawing_area();
+        let path = partial("png");
+        let root = BitMapBackend::new(&path, size).into_drawing_area();
         figure.draw(&root).map_err(|e| err(&e, "png"))?;
         root.present().map_err(|e| err(&e, "png"))?;
     }

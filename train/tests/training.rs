@@ -5,20 +5,33 @@
 
 mod common;
 
+use burn::module::Module;
 use common::{make_cache, train_config as config};
 use std::path::Path;
 use svs_train::data::Split;
 use svs_train::training::{TrainOptions, train};
 
-/// The latest checkpoint's masks for a fixed input: equal exactly iff the weights are equal
-/// (the file bytes also hold metadata, such as the run's own path, that legitimately differ).
-fn weights(run: &Path) -> Vec<f32> {
-    let dir = svs_train::training::checkpoint::latest(run).unwrap().unwrap().0;
-    let device = burn::tensor::Device::flex();
-    let (model, _) = svs_train::training::checkpoint::model_file(&dir).unwrap().separator(&device).unwrap();
+/// The masks of `model` for a fixed input, in inference mode (weights and batch-norm running
+/// statistics) or in training mode (batch statistics: the weights alone).
+fn masks(model: svs_core::PoCoNet, training: bool) -> Vec<f32> {
+    let device = burn::tensor::Device::flex().autodiff();
+    let model = if training { model.fork(&device).train() } else { model };
     let input: Vec<f32> = (0..8 * 513 * 2).map(|i| ((i * 7919) % 1000) as f32 / 500.0 - 1.0).collect();
     let x = burn::tensor::Tensor::<1>::from_floats(input.as_slice(), &device).reshape([1, 8, 513, 2]);
     model.masks(x).into_data().try_to_vec::<f32>().unwrap()
+}
+
+/// The latest checkpoint's model.
+fn checkpoint_model(run: &Path) -> svs_core::PoCoNet {
+    let dir = svs_train::training::checkpoint::latest(run).unwrap().unwrap().0;
+    svs_train::training::checkpoint::model_file(&dir).unwrap().separator(&burn::tensor::Device::flex()).unwrap().0
+}
+
+/// The latest checkpoint's inference masks for a fixed input: equal exactly iff the weights and
+/// running statistics are equal (the file bytes also hold metadata, such as the run's own path,
+/// that legitimately differ).
+fn weights(run: &Path) -> Vec<f32> {
+    masks(checkpoint_model(run), false)
 }
 
 #[test]
@@ -60,6 +73,13 @@ fn a_killed_and_resumed_run_matches_an_uninterrupted_one() {
     short.training.iterations = 4;
     train(&short, &options).unwrap();
     assert_ne!(weights(&root.path().join("short")), weights(&run));
+    // The optimiser moved the weights themselves, not only the running statistics: the
+    // training-mode masks (batch statistics) differ from the seeded initialisation's.
+    let device = burn::tensor::Device::flex();
+    let initial = svs_core::device::seeded(&device, full.training.seed, || full.model.resolve().init(&device));
+    let (before, after) = (masks(initial, true), masks(checkpoint_model(&run), true));
+    let moved = before.iter().zip(&after).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+    assert!(moved > 1e-3, "12 steps moved the training-mode masks by only {moved}");
 }
 
 /// `--devices 0,1` on the CPU backend: two replicas on the same CPU device, which exercises the

@@ -5,9 +5,7 @@ pub mod decode;
 pub mod encode;
 mod flac;
 
-pub use decode::{
-    AudioReader, DecodeError, SUPPORTED_EXTENSIONS, Truncation, read_audio, read_audio_bytes,
-};
+pub use decode::{AudioReader, DecodeError, SUPPORTED_EXTENSIONS, Truncation, read_audio, read_audio_bytes};
 pub use encode::{BitDepth, EncodeError, StemFormat, StemWriter, wav_bytes};
 
 /// Planar audio: `channels[c][i]`, every channel the same length.

@@ -7,8 +7,8 @@ pub mod cpu;
 pub mod dense_block;
 pub mod loss;
 pub mod poconet;
+pub mod pooling;
 pub mod positional;
-pub mod resampling;
 pub mod vad;
 
 pub use attention::{CausalFrameAttention, CausalFrameAttentionConfig};

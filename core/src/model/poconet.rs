@@ -5,7 +5,7 @@
 //! Choices we made where the paper is silent (docs/ARCHITECTURE.md):
 //! - 513 bins do not halve cleanly, so the Nyquist bin is dropped (F = 512) and its mask is
 //!   restored as zero before mixture consistency (which makes it 0.5 / 0.5).
-//! - Down/up-sampling halves frames and bins causally (see [`super::resampling`]).
+//! - Down/up-sampling halves frames and bins causally (see [`super::pooling`]).
 //! - The input is scaled by its RMS so the masks do not depend on the song's loudness.
 //! - The two masks are projected onto mixture consistency: vocals + accompaniment = mixture
 //!   exactly, so stems at 0 dB re-sum to the input.
@@ -13,8 +13,8 @@
 use super::attention::{CausalFrameAttention, CausalFrameAttentionConfig};
 use super::complex::complex_mul;
 use super::dense_block::{DenseBlock, DenseBlockConfig};
+use super::pooling::{downsample, upsample};
 use super::positional::embedding_channels;
-use super::resampling::{downsample, upsample};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::prelude::*;
 use burn::tensor::ops::PadMode;

@@ -37,7 +37,8 @@ pub struct VadConfig {
 impl VadConfig {
     /// Bins left after the frequency pooling.
     pub fn pooled_bins(&self) -> usize {
-        MODEL_BINS / POOL.pow(self.channels.len() as u32)
+        // checked: a damaged configuration with many blocks must not overflow (it pools to 0).
+        POOL.checked_pow(self.channels.len() as u32).map_or(0, |pooling| MODEL_BINS / pooling)
     }
 
     pub fn validate(&self) -> Result<(), String> {

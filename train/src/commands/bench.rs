@@ -188,7 +188,7 @@ fn bench_train_steps(
             if backend != BackendKind::Cpu {
                 anyhow::bail!("--path cpu runs on the CPU only (use --path tensor with --backend {backend})");
             }
-            let mut model = config.init(&backend.device(0)?);
+            let mut model = config.init(&backend.device(0)?.autodiff()).train();
             let trainer = CpuTrainer::default();
             for step in 0..=steps {
                 let start = Instant::now();

@@ -39,7 +39,8 @@ impl std::fmt::Display for StepPath {
 }
 
 /// The loss and gradients of `batch` on the CPU implementation, as burn gradients of `model`'s
-/// parameters on `device` (the model's). Moves the batch norms' running statistics.
+/// parameters on `device` (the plain device under the model's autodiff one, where autodiff's
+/// own gradients live). Moves the batch norms' running statistics.
 pub fn cpu_gradients(
     trainer: &CpuTrainer,
     model: &PoCoNet,
@@ -67,7 +68,8 @@ pub fn cpu_gradients(
     (loss, params)
 }
 
-/// One Adam step on the CPU implementation. Returns the model and the batch's loss.
+/// One Adam step on the CPU implementation. `model` lives on an autodiff CPU device (burn's
+/// optimiser keeps its parameters' autodiff state). Returns the model and the batch's loss.
 pub fn cpu_train_step(
     trainer: &CpuTrainer,
     model: PoCoNet,
@@ -76,7 +78,7 @@ pub fn cpu_train_step(
     batch: &Batch,
     lr: f64,
 ) -> (PoCoNet, f64) {
-    let device = model.devices().first().cloned().unwrap_or_else(Device::flex);
+    let device = model.devices().first().cloned().unwrap_or_else(Device::flex).inner();
     let (value, grads) = cpu_gradients(trainer, &model, loss, batch, &device);
     (optimizer.step(lr, model, grads), value)
 }
@@ -110,9 +112,9 @@ mod tests {
         let cpu = Device::flex();
         let autodiff = cpu.clone().autodiff();
         let config = PoCoNetConfig::new().with_levels(2).with_base_channels(4).with_max_channels(8);
-        autodiff.seed(7);
-        let mut tensor_model = config.init(&autodiff).train();
-        let mut cpu_model = tensor_model.valid();
+        let mut tensor_model = svs_core::device::seeded(&autodiff, 7, || config.init(&autodiff)).train();
+        // A second model from the same seed (a clone would share the running statistics).
+        let mut cpu_model = svs_core::device::seeded(&autodiff, 7, || config.init(&autodiff)).train();
         let (mut tensor_opt, mut cpu_opt) = (AdamConfig::new().init(), AdamConfig::new().init());
         let loss = SeparationLossConfig::new().init();
         let trainer = CpuTrainer::default();

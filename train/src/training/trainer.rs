@@ -116,12 +116,11 @@ pub fn train(config: &TrainConfig, options: &TrainOptions) -> Result<TrainSummar
     std::fs::create_dir_all(&run).with_context(|| format!("creating {}", run.display()))?;
     let path = StepPath::for_run(options.backend, &options.devices);
     tracing::info!("training steps on the {path} path");
-    // The CPU path computes its own gradients: its model lives on the plain CPU device.
-    let devices: Vec<Device> = options
-        .devices
-        .iter()
-        .map(|&i| options.backend.device(i).map(|d| if path == StepPath::Tensor { d.autodiff() } else { d }))
-        .collect::<Result<_, _>>()?;
+    // Both paths keep the model on an autodiff device: burn's optimiser carries each parameter's
+    // autodiff state across its update (the CPU path's gradients are plain tensors, as autodiff's
+    // own are).
+    let devices: Vec<Device> =
+        options.devices.iter().map(|&i| options.backend.device(i).map(Device::autodiff)).collect::<Result<_, _>>()?;
     let device = devices.first().context("no device")?.clone();
     let inference_device = options.backend.device(options.devices[0])?;
     let model_config = config.model.resolve();

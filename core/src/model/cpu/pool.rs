@@ -1,4 +1,4 @@
-//! Causal 2x down- and up-sampling (see [`crate::model::resampling`]) on [`Maps`], with their
+//! Causal 2x down- and up-sampling (see [`crate::model::pooling`]) on [`Maps`], with their
 //! adjoints (the gradients).
 
 use super::maps::Maps;

@@ -379,7 +379,7 @@ mod tests {
     use crate::dsp::tensor_stft::{model_istft, model_stft};
     use crate::model::attention::CausalFrameAttentionConfig;
     use crate::model::dense_block::DenseBlockConfig;
-    use crate::model::resampling::{downsample, upsample};
+    use crate::model::pooling::{downsample, upsample};
     use crate::model::{PoCoNetConfig, SeparationLossConfig};
     use burn::module::{Module, Param, RunningState};
     use burn::tensor::{Distribution, Gradients};
