@@ -171,3 +171,131 @@ fn prepare_label_and_filter_resume_after_sigkill_with_identical_outputs() {
         assert!(count >= 3, "{stage}: only {count} of 5 kills landed while it ran");
     }
 }
+
+/// The weights' checksum in a model file's header (`svs_weights_sha256`: the kind, the
+/// configuration and every tensor, not the metadata, which names the run's own folder). Reading
+/// the file through `ModelFile::read` also checks that the checksum matches the tensors.
+fn weights_checksum(path: &Path) -> String {
+    let file = svs_core::ModelFile::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert!(file.has_checksum, "{} has no checksum", path.display());
+    let bytes = std::fs::read(path).unwrap();
+    let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let header: serde_json::Value = serde_json::from_slice(&bytes[8..8 + n]).unwrap();
+    header["__metadata__"][svs_core::model_file::CHECKSUM_KEY].as_str().unwrap().to_owned()
+}
+
+/// The model files a training run leaves (relative to its output folder) with their weights'
+/// checksums, and the latest checkpoint's model under the name `LATEST`.
+fn trained_models(out: &Path) -> BTreeMap<PathBuf, String> {
+    let mut models = BTreeMap::new();
+    for (path, _) in finished_files(out) {
+        let in_checkpoint = path.components().any(|c| c.as_os_str() == "checkpoints");
+        if path.extension().is_some_and(|e| e == "safetensors") && !in_checkpoint {
+            models.insert(path.clone(), weights_checksum(&out.join(&path)));
+        }
+    }
+    for run in ["", "vocals", "accompaniment"] {
+        let latest = out.join(run).join("checkpoints/LATEST");
+        if let Ok(name) = std::fs::read_to_string(&latest) {
+            let dir = latest.parent().unwrap().join(name.trim());
+            let state: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(dir.join("state.json")).unwrap()).unwrap();
+            assert!(state["iteration"].is_u64(), "{}: state.json without an iteration", dir.display());
+            let key = latest.strip_prefix(out).unwrap().to_owned();
+            models.insert(key, weights_checksum(&dir.join("model.safetensors")));
+        }
+    }
+    models
+}
+
+/// `svs <stage> --config C --resume` trained uninterrupted (output folder `reference`), then
+/// killed at `points` moments and resumed (output folder `killed`): the model files must end
+/// with identical weights. After every kill, every model file under a finished name (the best
+/// model, the latest checkpoint) must load with a matching checksum. Returns how many kills
+/// landed while the stage ran.
+fn kill_and_resume_training(stage: &str, config: impl Fn(&Path) -> String, root: &Path, points: usize) -> usize {
+    let run = |out: &Path| {
+        let path = root.join(format!("{stage}-{}.toml", out.file_name().unwrap().to_string_lossy()));
+        std::fs::write(&path, config(out)).unwrap();
+        os(&[&stage, &"--config", &path, &"--resume"])
+    };
+    let reference = root.join(format!("{stage}-reference"));
+    let started = Instant::now();
+    let result = svs().args(run(&reference)).output().unwrap();
+    let full = started.elapsed();
+    assert!(result.status.success(), "{stage}: {}", String::from_utf8_lossy(&result.stderr));
+    let expected = trained_models(&reference);
+    assert!(!expected.is_empty(), "{stage} left no model file");
+
+    let out = root.join(format!("{stage}-killed"));
+    let args = run(&out);
+    let mut interrupted = 0;
+    for fraction in kill_moments(points, stage.len() as u32 + 7) {
+        let mut child = svs().args(&args).stderr(std::process::Stdio::null()).spawn().unwrap();
+        // Training runs get further each time (they resume), so the kills are spread over the
+        // remaining work as well as over the whole run.
+        std::thread::sleep(full.mul_f64(fraction * 1.5));
+        let was_running = child.try_wait().unwrap().is_none();
+        child.kill().unwrap(); // SIGKILL
+        let status = child.wait().unwrap();
+        if was_running {
+            use std::os::unix::process::ExitStatusExt;
+            interrupted += usize::from(status.signal() == Some(9));
+        }
+        // Every model under a finished name loads with a matching checksum (trained_models
+        // panics otherwise), whatever moment the kill fell on.
+        let _ = trained_models(&out);
+    }
+    let result = svs().args(&args).output().unwrap();
+    assert!(result.status.success(), "{stage} resumed: {}", String::from_utf8_lossy(&result.stderr));
+    assert_eq!(
+        trained_models(&out),
+        expected,
+        "{stage}: the resumed run's weights differ from the uninterrupted run's"
+    );
+    eprintln!("{stage}: {interrupted} of {points} kills landed mid-run (uninterrupted run {full:?})");
+    interrupted
+}
+
+#[test]
+fn train_and_train_vad_resume_after_sigkill_with_identical_weights() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let corpus = root.join("corpus");
+    for song in 0..6 {
+        for (s, stem) in ["vocals", "drums", "bass", "other"].iter().enumerate() {
+            let f = 0.01 + 0.003 * song as f32 + 0.002 * s as f32;
+            tone_wav(&corpus.join(format!("train/song {song:02}/{stem}.wav")), 16_000, 8.0, f);
+        }
+    }
+    let cache = root.join("cache");
+    let prepared = svs()
+        .args(os(&[&"prepare", &"--dataset", &"musdb18hq", &"--root", &corpus, &"--out", &cache]))
+        .output()
+        .unwrap();
+    assert!(prepared.status.success(), "prepare: {}", String::from_utf8_lossy(&prepared.stderr));
+    let data = format!(
+        "[data]\ntrain = [{{ cache = \"{cache}\" }}]\nvalidation = \"{cache}\"\nvalidation_splits = [\"train\"]\n\
+         validation_songs = 2\nvalidation_seconds = 4\n[augment]\nwindow_seconds = 1.0\n",
+        cache = cache.display()
+    );
+    let training = |out: &Path, iterations: u32| {
+        format!(
+            "[training]\nbatch_size = 2\niterations = {iterations}\nseed = 3\nvalidate_every = 10\n\
+             checkpoint_every = 3\nlog_every = 5\noutput_dir = \"{}\"\n",
+            out.display()
+        )
+    };
+    let separator = |out: &Path| {
+        format!(
+            "[model]\npreset = \"small\"\nlevels = 1\nbase_channels = 4\nmax_channels = 8\n{data}{}",
+            training(out, 40)
+        )
+    };
+    let trained = kill_and_resume_training("train", separator, root, 5);
+    let detectors = |out: &Path| format!("[detector]\nchannels = [4, 4]\nhidden = 6\n{data}{}", training(out, 40));
+    let detected = kill_and_resume_training("train-vad", detectors, root, 5);
+    for (stage, count) in [("train", trained), ("train-vad", detected)] {
+        assert!(count >= 3, "{stage}: only {count} of 5 kills landed while it ran");
+    }
+}

@@ -9,6 +9,7 @@ pub mod data;
 pub mod dsp;
 pub use svs_core::default_model;
 pub mod eval;
+pub mod heap;
 pub mod huge_pages;
 pub mod logging;
 pub mod plotting;

@@ -47,6 +47,7 @@ enum Command {
 }
 
 fn main() -> Result<()> {
+    svs_train::heap::keep_freed_memory();
     let cli = Cli::parse();
     svs_train::logging::init(cli.verbose);
     match cli.command {
