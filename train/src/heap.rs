@@ -5,9 +5,9 @@
 //! straight back to the kernel with `munmap`, and trim the heap's top when it frees, so each
 //! step faults all of that memory in again page by page, and each `munmap` also flushes the
 //! other threads' TLBs. In a profile of `svs bench train` the kernel's page clearing and TLB
-//! flushes took about a fifth of the step (docs/BENCHMARKS.md). Keeping freed memory in the heap
+//! flushes were a large share of the step (figures in docs/BENCHMARKS.md). Keeping freed memory in the heap
 //! for reuse is glibc's own `mallopt`; a replacement allocator (jemalloc, mimalloc) measured
-//! slower here, so this is the one call, made once by the `svs` binary.
+//! slower here (docs/BENCHMARKS.md), so this is the one call, made once by the `svs` binary.
 
 /// Makes the heap keep freed blocks up to 32 MiB (glibc's largest mmap threshold) and never trim
 /// its top. Process-wide; only glibc on Linux has these settings, elsewhere it does nothing.

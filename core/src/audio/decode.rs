@@ -51,6 +51,8 @@ pub struct AudioReader {
     length_is_exact: bool,
     frames_read: u64,
     truncation: Option<Truncation>,
+    /// symphonia panicked inside this stream: its state is not trusted any further.
+    failed: bool,
 }
 
 /// A stream that ended before the length its header states: the file was cut short (an
@@ -113,9 +115,15 @@ impl AudioReader {
             hint.with_extension(ext);
         }
         let unsupported = |reason: String| DecodeError::Unsupported { path: path.clone(), reason };
-        let probed = symphonia::default::get_probe()
-            .format(&hint, stream, &FormatOptions::default(), &MetadataOptions::default())
-            .map_err(|e| unsupported(e.to_string()))?;
+        let probed = shielded(&path, || {
+            symphonia::default::get_probe().format(
+                &hint,
+                stream,
+                &FormatOptions::default(),
+                &MetadataOptions::default(),
+            )
+        })?
+        .map_err(|e| unsupported(e.to_string()))?;
         let format = probed.format;
         let audio_tracks: Vec<_> = format.tracks().iter().filter(|t| t.codec_params.codec != CODEC_TYPE_NULL).collect();
         let available = audio_tracks.len();
@@ -142,6 +150,7 @@ impl AudioReader {
             length_is_exact,
             frames_read: 0,
             truncation: None,
+            failed: false,
         })
     }
 
@@ -180,7 +189,12 @@ impl AudioReader {
     /// Next decoded packet as planar samples, or `None` at the end of the stream.
     pub fn next_block(&mut self) -> Result<Option<Vec<Vec<f32>>>, DecodeError> {
         loop {
-            let packet = match self.format.next_packet() {
+            if self.failed {
+                return Err(self.corrupt("the decoder already failed on this file"));
+            }
+            let format = &mut self.format;
+            let next = shielded(&self.path, move || format.next_packet()).inspect_err(|_| self.failed = true)?;
+            let packet = match next {
                 Ok(packet) => packet,
                 Err(SymphoniaError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
                     return Ok(self.end_of_stream());
@@ -190,7 +204,9 @@ impl AudioReader {
             if packet.track_id() != self.track_id {
                 continue;
             }
-            let decoded = match self.decoder.decode(&packet) {
+            let decoder = &mut self.decoder;
+            let result = shielded(&self.path, move || decoder.decode(&packet));
+            let decoded = match result.inspect_err(|_| self.failed = true)? {
                 Ok(decoded) => decoded,
                 // A damaged packet: skip it (as players do) and count it.
                 Err(SymphoniaError::DecodeError(_)) => {
@@ -244,6 +260,23 @@ impl AudioReader {
     fn corrupt(&self, reason: impl std::fmt::Display) -> DecodeError {
         DecodeError::Corrupt { path: self.path.clone(), reason: reason.to_string() }
     }
+}
+
+/// Runs a call into symphonia, turning a panic inside it into an error naming the file.
+///
+/// Damaged files reach arithmetic in symphonia's demuxers that overflows (found by the fuzzing
+/// harness: an MP4 sample-to-chunk table, a WAV channel mask); with overflow checks on (this
+/// project's one build profile) that panics, and a bad file must be an error, never a crash of
+/// the CLI, the plugin's host or the page. Where panics abort (wasm32) this cannot catch them.
+fn shielded<T>(path: &Path, call: impl FnOnce() -> T) -> Result<T, DecodeError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(call)).map_err(|panic| {
+        let what = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic".into());
+        DecodeError::Corrupt { path: path.to_owned(), reason: format!("the decoder failed on damaged data ({what})") }
+    })
 }
 
 /// Decodes a whole file.
