@@ -5,7 +5,7 @@
 
 use super::{AudioBuffer, sanitize};
 use std::fs::File;
-use std::io::Cursor;
+use std::io::{Cursor, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use symphonia::core::audio::SampleBuffer;
 use symphonia::core::codecs::{CODEC_TYPE_NULL, Decoder, DecoderOptions};
@@ -92,14 +92,27 @@ impl AudioReader {
 
     /// Opens the `index`-th audio track (multitrack files such as MUSDB18's `.stem.mp4`).
     pub fn open_track(path: &Path, index: usize) -> Result<Self, DecodeError> {
-        let file = File::open(path).map_err(|error| DecodeError::Open { path: path.to_owned(), error })?;
+        let open_error = |error| DecodeError::Open { path: path.to_owned(), error };
+        let mut file = File::open(path).map_err(open_error)?;
         let ext = path.extension().and_then(|e| e.to_str()).map(str::to_owned);
+        let mut head = [0u8; 8];
+        let is_mp4 = file.read_exact(&mut head).is_ok() && super::mp4_tables::is_mp4(&head);
+        file.seek(SeekFrom::Start(0)).map_err(open_error)?;
+        if is_mp4 {
+            // Compressed audio: the whole file is small enough to check in memory first.
+            let bytes = std::fs::read(path).map_err(open_error)?;
+            check_mp4(&bytes, path)?;
+            return Self::from_source(Box::new(Cursor::new(bytes)), ext.as_deref(), path.to_owned(), index);
+        }
         Self::from_source(Box::new(file), ext.as_deref(), path.to_owned(), index)
     }
 
     /// Decodes from memory (the web app and the plugin); `name` is used in error messages.
     pub fn from_bytes(bytes: Vec<u8>, name: &str) -> Result<Self, DecodeError> {
         let ext = Path::new(name).extension().and_then(|e| e.to_str()).map(str::to_owned);
+        if super::mp4_tables::is_mp4(&bytes) {
+            check_mp4(&bytes, Path::new(name))?;
+        }
         Self::from_source(Box::new(Cursor::new(bytes)), ext.as_deref(), PathBuf::from(name), 0)
     }
 
@@ -260,6 +273,11 @@ impl AudioReader {
     fn corrupt(&self, reason: impl std::fmt::Display) -> DecodeError {
         DecodeError::Corrupt { path: self.path.clone(), reason: reason.to_string() }
     }
+}
+
+/// Refuses an MP4 whose tables claim more than the file holds (see [`super::mp4_tables`]).
+fn check_mp4(bytes: &[u8], path: &Path) -> Result<(), DecodeError> {
+    super::mp4_tables::check(bytes).map_err(|reason| DecodeError::Corrupt { path: path.to_owned(), reason })
 }
 
 /// Runs a call into symphonia, turning a panic inside it into an error naming the file.

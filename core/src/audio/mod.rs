@@ -4,6 +4,7 @@
 pub mod decode;
 pub mod encode;
 mod flac;
+mod mp4_tables;
 
 pub use decode::{AudioReader, DecodeError, SUPPORTED_EXTENSIONS, Truncation, read_audio, read_audio_bytes};
 pub use encode::{BitDepth, EncodeError, StemFormat, StemWriter, wav_bytes};
