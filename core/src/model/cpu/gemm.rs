@@ -89,12 +89,29 @@ pub(crate) fn matmul(
     let parallel = if (m * n * k) as f64 > 2e6 { parallelism() } else { gemm::Parallelism::None };
     // SAFETY: every element either view reads and every element written was checked to lie
     // inside its slice above; `dst` is borrowed mutably, so nothing else reads it meanwhile.
+    unsafe { gemm_raw(dst.as_mut_ptr().add(dst_offset), dst_row_stride, accumulate, lhs, rhs, parallel) }
+}
+
+/// `dst = (accumulate ? dst : 0) + lhs * rhs` through gemm, `dst` row-major from the pointer.
+///
+/// # Safety
+/// Every element of the `lhs.rows x rhs.cols` result at `dst` (rows `dst_row_stride` apart)
+/// must be writable and not read by anything else meanwhile; the views must lie inside their
+/// slices (as [`View::new`] checks).
+unsafe fn gemm_raw(
+    dst: *mut f32,
+    dst_row_stride: usize,
+    accumulate: bool,
+    lhs: View,
+    rhs: View,
+    parallel: gemm::Parallelism,
+) {
     unsafe {
         gemm::gemm(
-            m,
-            n,
-            k,
-            dst.as_mut_ptr().add(dst_offset),
+            lhs.rows,
+            rhs.cols,
+            lhs.cols,
+            dst,
             1,
             dst_row_stride as isize,
             accumulate,
@@ -155,32 +172,10 @@ fn split_inner(
 }
 
 fn matmul_serial(dst: &mut [f32], lhs: View, rhs: View) {
-    let (m, k, n) = (lhs.rows, lhs.cols, rhs.cols);
+    assert_eq!(dst.len(), lhs.rows * rhs.cols, "product buffer has the wrong size");
     // SAFETY: as in `matmul`: the views were bounds-checked when built (sub-ranges of checked
     // views stay inside them) and `dst` holds exactly m x n values.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            dst.as_mut_ptr(),
-            1,
-            n as isize,
-            false,
-            lhs.data.as_ptr().add(lhs.offset),
-            lhs.col_stride as isize,
-            lhs.row_stride as isize,
-            rhs.data.as_ptr().add(rhs.offset),
-            rhs.col_stride as isize,
-            rhs.row_stride as isize,
-            1.0,
-            1.0,
-            false,
-            false,
-            false,
-            gemm::Parallelism::None,
-        );
-    }
+    unsafe { gemm_raw(dst.as_mut_ptr(), rhs.cols, false, lhs, rhs, gemm::Parallelism::None) }
 }
 
 fn threads() -> usize {

@@ -262,7 +262,8 @@ mod tests {
     use burn::tensor::{Device, Distribution, Tensor};
 
     /// Batch norms with non-trivial statistics, as after training (a fresh model's are 0 / 1).
-    fn randomise_norms(block: &mut DenseBlock, device: &Device) {
+    /// Also used by the training tests (`train::tests`).
+    pub(super) fn randomise_norms(block: &mut DenseBlock, device: &Device) {
         for norm in &mut block.norms {
             let [n] = norm.gamma.dims();
             let uniform = |lo, hi| Tensor::<1>::random([n], Distribution::Uniform(lo, hi), device);

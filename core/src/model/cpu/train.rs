@@ -381,7 +381,7 @@ mod tests {
     use crate::model::dense_block::DenseBlockConfig;
     use crate::model::pooling::{downsample, upsample};
     use crate::model::{PoCoNetConfig, SeparationLossConfig};
-    use burn::module::{Module, Param, RunningState};
+    use burn::module::{Module, Param};
     use burn::tensor::{Distribution, Gradients};
 
     fn device() -> Device {
@@ -405,16 +405,7 @@ mod tests {
         assert!(diff / norm <= tol, "{what}: relative error {:.2e}", diff / norm);
     }
 
-    fn randomise_norms(block: &mut DenseBlock, device: &Device) {
-        for norm in &mut block.norms {
-            let [n] = norm.gamma.dims();
-            let uniform = |lo, hi| Tensor::<1>::random([n], Distribution::Uniform(lo, hi), device);
-            norm.gamma = Param::from_tensor(uniform(0.5, 1.5));
-            norm.beta = Param::from_tensor(uniform(-0.5, 0.5));
-            norm.running_mean = RunningState::new(uniform(-0.3, 0.3));
-            norm.running_var = RunningState::new(uniform(0.3, 2.0));
-        }
-    }
+    use super::super::tests::randomise_norms;
 
     fn random(shape: [usize; 4], device: &Device) -> Tensor<4> {
         Tensor::<4>::random(shape, Distribution::Normal(0.0, 1.0), device)
