@@ -368,12 +368,52 @@ pub fn model_bytes<M: Module + ModuleSnapshot, C: Config>(
 
 /// Writes a file atomically (a `.partial` sibling, then rename), so a crash never leaves a
 /// half-written file under the final name.
+///
+/// The sibling's name carries the process id, so two processes writing the same file never
+/// share one. A process killed mid-write leaves its sibling behind; the next successful write of
+/// the same file removes such leftovers once they are older than [`STALE_PARTIAL`] (a live
+/// writer finishes one `write` call long before that, so only a dead one's file is that old).
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), std::io::Error> {
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    let file_name = path.file_name().unwrap_or_default().to_os_string();
+    let mut name = file_name.clone();
     name.push(format!(".{}.partial", std::process::id()));
     let tmp = path.with_file_name(name);
     std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, path)
+    std::fs::rename(&tmp, path)?;
+    remove_stale_partials(path, &file_name.to_string_lossy());
+    Ok(())
+}
+
+/// How old a `<name>.<pid>.partial` file must be before a later write treats it as a dead
+/// writer's leftover.
+pub const STALE_PARTIAL: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Best effort: a leftover that cannot be listed or removed costs only disk space, never the
+/// write that just succeeded.
+fn remove_stale_partials(path: &Path, file_name: &str) {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(file_name))
+            .and_then(|n| n.strip_prefix('.'))
+            .and_then(|n| n.strip_suffix(".partial"))
+        else {
+            continue;
+        };
+        if pid.is_empty() || !pid.bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        let age = entry.metadata().and_then(|m| m.modified()).ok().and_then(|t| t.elapsed().ok());
+        if age.is_some_and(|age| age > STALE_PARTIAL) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// Saves a separator.
@@ -568,5 +608,29 @@ mod tests {
         let bytes = model_bytes(&sep.init(&device), ModelKind::Separator, &sep, &ModelMetadata::default()).unwrap();
         let err = ModelFile::from_bytes(bytes, "sep.safetensors").unwrap().vad(&device).unwrap_err();
         assert!(err.to_string().contains("voice-activity detector"), "{err}");
+    }
+
+    #[test]
+    fn a_later_write_removes_only_stale_partials_of_the_same_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("LATEST");
+        let old = std::time::SystemTime::now() - STALE_PARTIAL - std::time::Duration::from_secs(60);
+        let make = |name: &str, aged: bool| {
+            let path = dir.path().join(name);
+            let file = std::fs::File::create(&path).unwrap();
+            if aged {
+                file.set_modified(old).unwrap();
+            }
+            path
+        };
+        let dead = make("LATEST.4242.partial", true);
+        let live = make("LATEST.4243.partial", false);
+        let other_file = make("OTHER.4242.partial", true);
+        let not_ours = make("LATEST.x1.partial", true);
+        write_atomically(&target, b"step-8").unwrap();
+        assert_eq!(std::fs::read(&target).unwrap(), b"step-8");
+        assert!(!dead.exists(), "a dead writer's old partial is removed");
+        assert!(live.exists(), "a recent partial may be a live writer's: kept");
+        assert!(other_file.exists() && not_ours.exists(), "only <name>.<pid>.partial is touched");
     }
 }

@@ -206,7 +206,7 @@ fn trained_models(out: &Path) -> BTreeMap<PathBuf, String> {
             models.insert(path.clone(), weights_checksum(&out.join(&path)));
         }
     }
-    for run in ["", "vocals", "accompaniment"] {
+    for run in ["", "vocals", "accompaniment", "teacher", "vad/vocals", "vad/accompaniment", "round-1/student"] {
         let latest = out.join(run).join("checkpoints/LATEST");
         if let Ok(name) = std::fs::read_to_string(&latest) {
             let dir = latest.parent().unwrap().join(name.trim());
@@ -220,16 +220,24 @@ fn trained_models(out: &Path) -> BTreeMap<PathBuf, String> {
     models
 }
 
-/// `svs <stage> --config C --resume` trained uninterrupted (output folder `reference`), then
+/// `svs <stage> --config C <flags>` trained uninterrupted (output folder `reference`), then
 /// killed at `points` moments and resumed (output folder `killed`): the model files must end
 /// with identical weights. After every kill, every model file under a finished name (the best
 /// model, the latest checkpoint) must load with a matching checksum. Returns how many kills
 /// landed while the stage ran.
-fn kill_and_resume_training(stage: &str, config: impl Fn(&Path) -> String, root: &Path, points: usize) -> usize {
+fn kill_and_resume_training(
+    stage: &str,
+    flags: &[&str],
+    config: impl Fn(&Path) -> String,
+    root: &Path,
+    points: usize,
+) -> usize {
     let run = |out: &Path| {
         let path = root.join(format!("{stage}-{}.toml", out.file_name().unwrap().to_string_lossy()));
         std::fs::write(&path, config(out)).unwrap();
-        os(&[&stage, &"--config", &path, &"--resume"])
+        let mut args = os(&[&stage, &"--config", &path]);
+        args.extend(flags.iter().map(OsString::from));
+        args
     };
     let reference = root.join(format!("{stage}-reference"));
     let started = Instant::now();
@@ -304,10 +312,60 @@ fn train_and_train_vad_resume_after_sigkill_with_identical_weights() {
             training(out, 40)
         )
     };
-    let trained = kill_and_resume_training("train", separator, root, 5);
+    let trained = kill_and_resume_training("train", &["--resume"], separator, root, 5);
     let detectors = |out: &Path| format!("[detector]\nchannels = [4, 4]\nhidden = 6\n{data}{}", training(out, 40));
-    let detected = kill_and_resume_training("train-vad", detectors, root, 5);
+    let detected = kill_and_resume_training("train-vad", &["--resume"], detectors, root, 5);
     for (stage, count) in [("train", trained), ("train-vad", detected)] {
         assert!(count >= 3, "{stage}: only {count} of 5 kills landed while it ran");
     }
+}
+
+/// The whole pipeline (teacher, detectors, labelling, filtering, student, evaluation) killed
+/// across its stages and run again: it picks up where it was and ends with the same models.
+#[test]
+fn self_train_resumes_after_sigkill_with_identical_models() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    for (name, kind, songs, test_songs, seed) in
+        [("labeled", "labeled", "3", "1", "1"), ("valid", "labeled", "1", "0", "2"), ("damp", "damp", "4", "0", "3")]
+    {
+        let out = root.join(name);
+        let made = svs()
+            .args(os(&[
+                &"synth", &"--out", &out, &"--kind", &kind, &"--songs", &songs, &"--test-songs", &test_songs,
+                &"--seconds", &"6", &"--seed", &seed,
+            ]))
+            .output()
+            .unwrap();
+        assert!(made.status.success(), "synth {name}: {}", String::from_utf8_lossy(&made.stderr));
+    }
+    let training = |iterations: u32| {
+        format!("batch_size = 1\niterations = {iterations}\nvalidate_every = 4\ncheckpoint_every = 2\nlog_every = 2\n")
+    };
+    let pipeline = |out: &Path| {
+        let dir = |name: &str| root.join(name).display().to_string();
+        format!(
+            "output_dir = \"{out}\"\nrounds = 1\n\
+             [[labeled]]\ndataset = \"musdb18hq\"\nroot = \"{labeled}\"\nsplits = [\"train\"]\n\
+             [validation]\ndataset = \"musdb18hq\"\nroot = \"{valid}\"\nsplits = [\"train\"]\nseconds = 4\n\
+             [unlabeled]\ndataset = \"damp-vsep\"\nroot = \"{damp}\"\n\
+             [test]\ndataset = \"musdb18hq\"\nroot = \"{labeled}\"\nsplits = [\"test\"]\n\
+             [teacher]\nmodel = {{ preset = \"small\", levels = 1, base_channels = 4, max_channels = 4 }}\n\
+             augment = {{ window_seconds = 1.0 }}\n[teacher.training]\n{teacher}\
+             [vad]\ndetector = {{ channels = [4], hidden = 4 }}\naugment = {{ window_seconds = 1.0 }}\n\
+             [vad.training]\n{vad}\
+             [filter]\nthreshold = 0.5\nkeep_top = 0.5\n\
+             [student]\nmodel = {{ preset = \"small\", levels = 1, base_channels = 4, max_channels = 8 }}\n\
+             augment = {{ window_seconds = 1.0 }}\n[student.training]\n{student}",
+            out = out.display(),
+            labeled = dir("labeled"),
+            valid = dir("valid"),
+            damp = dir("damp"),
+            teacher = training(12),
+            vad = training(8),
+            student = training(12),
+        )
+    };
+    let killed = kill_and_resume_training("self-train", &["--jobs", "1"], pipeline, root, 5);
+    assert!(killed >= 3, "self-train: only {killed} of 5 kills landed while it ran");
 }

@@ -96,9 +96,14 @@ impl AudioReader {
         let mut file = File::open(path).map_err(open_error)?;
         let ext = path.extension().and_then(|e| e.to_str()).map(str::to_owned);
         let mut head = [0u8; 8];
-        let is_mp4 = file.read_exact(&mut head).is_ok() && super::mp4_tables::is_mp4(&head);
+        let read_head = file.read_exact(&mut head).is_ok();
+        if read_head && super::flac_blocks::is_flac(&head) {
+            // FLAC can be large: its metadata blocks are checked in place, not read whole.
+            let file_len = file.metadata().map_err(open_error)?.len();
+            super::flac_blocks::check(&mut file, file_len).map_err(|reason| corrupt(path, reason))?;
+        }
         file.seek(SeekFrom::Start(0)).map_err(open_error)?;
-        if is_mp4 {
+        if read_head && super::mp4_tables::is_mp4(&head) {
             // Compressed audio: the whole file is small enough to check in memory first.
             let bytes = std::fs::read(path).map_err(open_error)?;
             check_mp4(&bytes, path)?;
@@ -112,6 +117,10 @@ impl AudioReader {
         let ext = Path::new(name).extension().and_then(|e| e.to_str()).map(str::to_owned);
         if super::mp4_tables::is_mp4(&bytes) {
             check_mp4(&bytes, Path::new(name))?;
+        }
+        if super::flac_blocks::is_flac(&bytes) {
+            super::flac_blocks::check(&mut Cursor::new(&bytes), bytes.len() as u64)
+                .map_err(|reason| corrupt(Path::new(name), reason))?;
         }
         Self::from_source(Box::new(Cursor::new(bytes)), ext.as_deref(), PathBuf::from(name), 0)
     }
@@ -277,7 +286,11 @@ impl AudioReader {
 
 /// Refuses an MP4 whose tables claim more than the file holds (see [`super::mp4_tables`]).
 fn check_mp4(bytes: &[u8], path: &Path) -> Result<(), DecodeError> {
-    super::mp4_tables::check(bytes).map_err(|reason| DecodeError::Corrupt { path: path.to_owned(), reason })
+    super::mp4_tables::check(bytes).map_err(|reason| corrupt(path, reason))
+}
+
+fn corrupt(path: &Path, reason: String) -> DecodeError {
+    DecodeError::Corrupt { path: path.to_owned(), reason }
 }
 
 /// Runs a call into symphonia, turning a panic inside it into an error naming the file.

@@ -4,6 +4,7 @@
 pub mod decode;
 pub mod encode;
 mod flac;
+mod flac_blocks;
 mod mp4_tables;
 
 pub use decode::{AudioReader, DecodeError, SUPPORTED_EXTENSIONS, Truncation, read_audio, read_audio_bytes};
