@@ -37,6 +37,7 @@ fn cpu_and_wgpu_agree() {
 /// CPU alone, and the batch-norm running statistics come back to the CPU.
 #[test]
 fn data_parallel_over_cpu_and_wgpu_equals_one_device() {
+    let _training = common::one_training_at_a_time();
     let cpu = Device::flex().autodiff();
     let gpu = BackendKind::Wgpu.device(0).unwrap().autodiff();
     common::check_data_parallel_step(&[cpu, gpu], 1e-3);
@@ -46,6 +47,7 @@ fn data_parallel_over_cpu_and_wgpu_equals_one_device() {
 /// training loss on lavapipe equals the CPU's, and the run validates and exports.
 #[test]
 fn training_on_wgpu_matches_the_cpu() {
+    let _training = common::one_training_at_a_time();
     let root = tempfile::tempdir().unwrap();
     common::make_cache(&root.path().join("train"), 2, Split::Train);
     common::make_cache(&root.path().join("valid"), 1, Split::Valid);

@@ -57,6 +57,7 @@ fn detector_outputs(path: &Path) -> Vec<f32> {
 
 #[test]
 fn detectors_train_export_and_resume_exactly() {
+    let _training = common::one_training_at_a_time();
     let dir = tempfile::tempdir().unwrap();
     make_cache(&dir.path().join("cache"), 4, Split::Train);
     make_cache(&dir.path().join("cache"), 1, Split::Valid);

@@ -131,6 +131,10 @@ pub struct TrainingSection {
     pub checkpoint_every: u64,
     #[serde(default = "ten")]
     pub log_every: u64,
+    /// Early stopping: training ends once this many validations in a row have not beaten the
+    /// best score (the best model is kept). None: train all `iterations`.
+    #[serde(default)]
+    pub patience: Option<u64>,
     /// Required in `svs train`; filled in by `svs self-train` for its stages.
     #[serde(default)]
     pub output_dir: PathBuf,
@@ -141,6 +145,21 @@ fn ten() -> u64 {
 }
 
 impl TrainingSection {
+    /// Whether early stopping ends a run that stands at `state`: its last `patience`
+    /// validations did not improve on the best one. Decided from the state alone, so a resumed
+    /// run stops where an uninterrupted one would.
+    pub fn stops_early(&self, state: &super::checkpoint::TrainingState) -> bool {
+        match (self.patience, state.best_iteration) {
+            (Some(patience), Some(best)) => state.iteration >= best + patience * self.validate_every,
+            _ => false,
+        }
+    }
+
+    /// Whether a run that stands at `state` is done: all iterations, or stopped early.
+    pub fn is_finished(&self, state: &super::checkpoint::TrainingState) -> bool {
+        state.iteration >= self.iterations || self.stops_early(state)
+    }
+
     pub fn validate(&self) -> Result<(), InvalidConfig> {
         if self.batch_size == 0 {
             return Err(InvalidConfig::new("training.batch_size", "must be at least 1"));
@@ -153,6 +172,9 @@ impl TrainingSection {
             if every == 0 {
                 return Err(InvalidConfig::new(format!("training.{key}"), "must be at least 1"));
             }
+        }
+        if self.patience == Some(0) {
+            return Err(InvalidConfig::new("training.patience", "must be at least 1 (or left out)"));
         }
         Ok(())
     }

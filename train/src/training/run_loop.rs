@@ -78,6 +78,28 @@ pub fn resume_latest<M: Module + ModuleSnapshot, C: PartialEq>(
     Ok(Some((model, optimizer, state)))
 }
 
+/// The model, optimiser and state a run starts from: its latest checkpoint when `resume` (see
+/// [`resume_latest`]; `init` builds the model the weights go into), else (also when there is
+/// nothing to resume) `fresh`'s model with a fresh optimiser and state seeded by `seed`.
+pub fn resume_or_start<M: Module + ModuleSnapshot, C: PartialEq>(
+    run: &Path,
+    resume: bool,
+    config: &C,
+    saved_config: impl FnOnce(&ModelFile) -> Result<C>,
+    init: impl FnOnce() -> M,
+    fresh: impl FnOnce() -> Result<M>,
+    seed: u64,
+) -> Result<Resumed<M>> {
+    if resume {
+        if let Some(resumed) = resume_latest(run, config, saved_config, init)? {
+            return Ok(resumed);
+        }
+    }
+    let model = fresh()?;
+    let (optimizer, state) = fresh_start(run, seed);
+    Ok((model, optimizer, state))
+}
+
 /// A fresh optimiser and state for a run started from the beginning (its old metrics go).
 pub fn fresh_start(run: &Path, seed: u64) -> (ModuleOptimizer, TrainingState) {
     let _ = std::fs::remove_file(run.join("metrics.jsonl"));
@@ -93,8 +115,8 @@ pub struct LoopSettings<'a> {
     pub stop_after: Option<u64>,
 }
 
-/// Trains `learner` from `state` up to the configured iterations (or `stop_after` steps), in
-/// run directory `run`. Returns the best validation reached by this invocation, if any.
+/// Trains `learner` from `state` up to the configured iterations (or `stop_after` steps, or
+/// until early stopping ends it), in run directory `run`. Returns the best validation reached by this invocation, if any.
 pub fn run<L: Learner>(
     run: &Path,
     learner: &mut L,
@@ -113,7 +135,7 @@ pub fn run<L: Learner>(
     let (mut loss_sum, mut steps_since_log, mut log_start) = (0.0f64, 0u64, Instant::now());
     let mut steps_this_run = 0;
     while state.iteration < total {
-        if settings.stop_after.is_some_and(|n| steps_this_run >= n) {
+        if settings.stop_after.is_some_and(|n| steps_this_run >= n) || training.stops_early(state) {
             break;
         }
         let it = state.iteration;
@@ -165,7 +187,16 @@ pub fn run<L: Learner>(
                 tracing::warn!("plotting failed: {e:#}");
             }
         }
-        if state.iteration % training.checkpoint_every == 0 || last {
+        let stopping = training.stops_early(state);
+        if stopping {
+            tracing::info!(
+                "{label}: stopping early at iteration {}: {} validations without improving on iteration {}",
+                state.iteration,
+                training.patience.unwrap_or_default(),
+                state.best_iteration.unwrap_or_default()
+            );
+        }
+        if state.iteration % training.checkpoint_every == 0 || last || stopping {
             learner.save_checkpoint(run, state)?;
         }
     }

@@ -127,28 +127,25 @@ pub fn train(config: &TrainConfig, options: &TrainOptions) -> Result<TrainSummar
     let commit = git_commit();
 
     // Model, optimiser and state: from the latest checkpoint, else fresh or from --init.
-    let resumed = if options.resume {
-        run_loop::resume_latest(&run, &model_config, |f| Ok(f.separator_config()?), || model_config.init(&device))?
-    } else {
-        None
-    };
-    let (model, optimizer, mut state) = match resumed {
-        Some(resumed) => resumed,
-        None => {
-            let model = match &options.init {
-                Some(path) => {
-                    let (model, init_config) = ModelFile::read(path)?.separator(&device)?;
-                    if init_config != model_config {
-                        bail!("{}: --init model does not match the configuration's model", path.display());
-                    }
-                    model
-                }
-                None => svs_core::device::seeded(&device, config.training.seed, || model_config.init(&device)),
-            };
-            let (optimizer, state) = run_loop::fresh_start(&run, config.training.seed);
-            (model, optimizer, state)
+    let fresh = || match &options.init {
+        Some(path) => {
+            let (model, init_config) = ModelFile::read(path)?.separator(&device)?;
+            if init_config != model_config {
+                bail!("{}: --init model does not match the configuration's model", path.display());
+            }
+            Ok(model)
         }
+        None => Ok(svs_core::device::seeded(&device, config.training.seed, || model_config.init(&device))),
     };
+    let (model, optimizer, mut state) = run_loop::resume_or_start(
+        &run,
+        options.resume,
+        &model_config,
+        |f| Ok(f.separator_config()?),
+        || model_config.init(&device),
+        fresh,
+        config.training.seed,
+    )?;
     let model = model.train();
     std::fs::write(run.join("config.toml"), toml::to_string_pretty(config)?)?;
     std::fs::write(run.join("git-commit"), &commit)?;

@@ -162,22 +162,18 @@ fn train_detector(
     let model_config = config.detector.resolve();
     let commit = git_commit();
 
-    let resumed = if options.resume {
-        run_loop::resume_latest(&run, &model_config, |f| Ok(f.vad_config()?), || model_config.init(&device))?
-    } else {
-        None
-    };
-    let (model, optimizer, mut state) = match resumed {
-        Some(resumed) => resumed,
-        None => {
-            // Different seeds for the two detectors' initialisations, the same data stream.
-            let seed = config.training.seed ^ (source as u64 + 1);
-            let model = svs_core::device::seeded(&device, seed, || model_config.init(&device));
-            let (optimizer, state) = run_loop::fresh_start(&run, config.training.seed);
-            (model, optimizer, state)
-        }
-    };
-    if state.iteration >= config.training.iterations && exported.exists() {
+    // Different seeds for the two detectors' initialisations, the same data stream.
+    let seed = config.training.seed ^ (source as u64 + 1);
+    let (model, optimizer, mut state) = run_loop::resume_or_start(
+        &run,
+        options.resume,
+        &model_config,
+        |f| Ok(f.vad_config()?),
+        || model_config.init(&device),
+        || Ok(svs_core::device::seeded(&device, seed, || model_config.init(&device))),
+        config.training.seed,
+    )?;
+    if config.training.is_finished(&state) && exported.exists() {
         let model = ModelFile::read(&exported)?.vad(&inference_device)?.0;
         let validation = ValidationSet::for_training(&config.data)?;
         tracing::info!("{}: already trained", exported.display());
@@ -210,9 +206,9 @@ fn train_detector(
     let settings =
         LoopSettings { training: &config.training, schedule: &config.optimizer, stop_after: options.stop_after };
     run_loop::run(&run, &mut learner, &data, &augmenter, &mut state, settings)?;
-    let (validation, total) = (learner.validation, config.training.iterations);
-    if state.iteration < total {
-        bail!("stopped at iteration {} of {total}", state.iteration);
+    let validation = learner.validation;
+    if !config.training.is_finished(&state) {
+        bail!("stopped at iteration {} of {}", state.iteration, config.training.iterations);
     }
     let best = run.join("best.safetensors");
     let bytes = std::fs::read(&best).with_context(|| format!("reading {}", best.display()))?;

@@ -5,6 +5,18 @@ use svs_train::config_file::ConfigFile;
 use svs_train::data::cache::write_song;
 use svs_train::data::{AudioRef, DatasetKind, Song, SongSources, Split};
 
+/// Held by every test that trains (runs burn autodiff), so the tests of one binary train one at
+/// a time. burn's autodiff keeps its graph bookkeeping process-wide, and a `backward()` on one
+/// thread can free graph steps another thread is still building (tracel-ai/burn#5573): two
+/// trainings at once in one process then diverge from a lone run (seen here as a resumed run
+/// no longer matching an uninterrupted one when the machine was loaded). svs itself never
+/// trains two models at once in one process; tests do, when the harness runs them in threads.
+#[allow(dead_code)]
+pub fn one_training_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static TRAINING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    TRAINING.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 /// A tiny labeled cache: "vocals" are vibrato tones in bursts, "accompaniment" filtered noise
 /// with a beat, so the two are distinguishable.
 pub fn make_cache(dir: &Path, songs: usize, split: Split) {
