@@ -32,22 +32,33 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let usage = "usage: svs-fuzz [--cases N] [--seed S] [--target decode|model-file|config|walkers]... [--out DIR] \
                  | --replay TARGET FILE NAME";
+    // A harness for developers, but a mistyped flag still gets a message, not a backtrace.
+    let fail = |problem: String| -> ! {
+        eprintln!("svs-fuzz: {problem}\n{usage}");
+        std::process::exit(2)
+    };
     while let Some(arg) = args.next() {
-        let mut value = || args.next().unwrap_or_else(|| panic!("{arg} needs a value\n{usage}"));
+        let mut value = || args.next().unwrap_or_else(|| fail(format!("{arg} needs a value")));
+        let target = |name: String| Target::parse(&name).unwrap_or_else(|| fail(format!("no target {name:?}")));
         match arg.as_str() {
-            "--cases" => cases = value().parse().expect("--cases N"),
-            "--seed" => seed = value().parse().expect("--seed S"),
-            "--target" => targets.push(Target::parse(&value()).unwrap_or_else(|| panic!("{usage}"))),
+            "--cases" => cases = value().parse().unwrap_or_else(|_| fail("--cases needs a count".into())),
+            "--seed" => seed = value().parse().unwrap_or_else(|_| fail("--seed needs a number".into())),
+            "--target" => targets.push(target(value())),
             "--out" => out = value().into(),
             "--replay" => {
-                let target = Target::parse(&value()).unwrap_or_else(|| panic!("{usage}"));
-                let bytes = std::fs::read(value()).expect("readable input");
+                let target = target(value());
+                let file = value();
+                let bytes = std::fs::read(&file).unwrap_or_else(|e| fail(format!("{file}: {e}")));
                 let name = value();
                 let (verdict, time) = run(target, Input { name, bytes }, Limits::default());
                 println!("{verdict:?} in {time:?}");
                 return;
             }
-            _ => panic!("{usage}"),
+            "--help" | "-h" => {
+                println!("{usage}");
+                return;
+            }
+            other => fail(format!("unknown argument {other:?}")),
         }
     }
     if targets.is_empty() {

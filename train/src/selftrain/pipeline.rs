@@ -29,7 +29,7 @@ use crate::config_file::ConfigFile;
 use crate::data::Split;
 use crate::data::cache::safe_name;
 use crate::data::prepare::PrepareOptions;
-use crate::eval::protocol::{DatasetEvaluation, Summary, evaluate_dataset};
+use crate::eval::protocol::{DatasetEvaluation, Evaluation, evaluate_dataset};
 use crate::eval::report::{JsonFormat, write_json};
 use crate::synth::corpus::{CorpusOptions, SynthKind, write_corpus};
 use crate::training::checkpoint;
@@ -275,7 +275,16 @@ pub fn run(config: &SelfTrainConfig, options: &PipelineOptions) -> Result<PathBu
     stage("evaluation on the test songs");
     let mut rows = Vec::new();
     for model in &models {
-        let summary = evaluate(out, &config.test, model, options)?;
+        let evaluation = evaluate(out, &config.test, model, options)?;
+        let tracks = evaluation
+            .tracks
+            .iter()
+            .map(|t| report::TrackSdr {
+                track: t.track.clone(),
+                sdr_vocals: t.sdr_vocals,
+                sdr_accompaniment: t.sdr_accompaniment,
+            })
+            .collect();
         let file = ModelFile::read(&model.model)?;
         let config_model = file.separator_config()?;
         rows.push(ReportRow {
@@ -292,7 +301,8 @@ pub fn run(config: &SelfTrainConfig, options: &PipelineOptions) -> Result<PathBu
             unlabeled: model.unlabeled,
             keep_top: model.keep_top,
             validation_mean_sdr: model.validation_mean_sdr,
-            test: summary,
+            test: evaluation.summary,
+            tracks,
         });
     }
     let best = report::best_row(&rows).context("no model was evaluated")?;
@@ -382,7 +392,7 @@ fn train_stage(stage: &SeparatorStage, data: DataSection, run: &Path, options: &
 }
 
 /// Test-split SDRs of one model (per-track results are cached, so this resumes too).
-fn evaluate(out: &Path, test: &CorpusSection, model: &Trained, options: &PipelineOptions) -> Result<Summary> {
+fn evaluate(out: &Path, test: &CorpusSection, model: &Trained, options: &PipelineOptions) -> Result<Evaluation> {
     let name = safe_name(&model.name);
     let json = out.join("eval").join(format!("{name}.json"));
     std::fs::create_dir_all(out.join("eval"))?;
@@ -400,7 +410,7 @@ fn evaluate(out: &Path, test: &CorpusSection, model: &Trained, options: &Pipelin
     if !failed.is_empty() {
         anyhow::bail!("{}: {} test tracks could not be evaluated: {}", model.name, failed.len(), failed.join(", "));
     }
-    Ok(evaluation.summary)
+    Ok(evaluation)
 }
 
 /// Copies the best model to `final.safetensors` with its test SDR in its metadata.

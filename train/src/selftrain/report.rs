@@ -5,6 +5,7 @@
 use super::config::SelfTrainConfig;
 use super::diagnosis::FilterDiagnosis;
 use crate::eval::protocol::Summary;
+use crate::stats::{PairedDifference, paired_difference};
 use anyhow::Result;
 use serde::Serialize;
 use std::fmt::Write;
@@ -24,6 +25,95 @@ pub struct ReportRow {
     pub keep_top: Option<f64>,
     pub validation_mean_sdr: f64,
     pub test: Summary,
+    /// Each test song's SDRs, sorted by song (the paired comparisons need them).
+    pub tracks: Vec<TrackSdr>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TrackSdr {
+    pub track: String,
+    pub sdr_vocals: f64,
+    pub sdr_accompaniment: f64,
+}
+
+/// One model against another on the same test songs: the paired differences of their SDRs.
+#[derive(Clone, Debug, Serialize)]
+pub struct Comparison {
+    pub model: String,
+    pub baseline: String,
+    pub vocals: Option<PairedDifference>,
+    pub accompaniment: Option<PairedDifference>,
+}
+
+/// Fixed, so a report regenerated from the same runs has the same intervals.
+const BOOTSTRAP_SEED: u64 = 17;
+
+/// Every model after the first against the first (the teacher), and each student against the
+/// model that labelled its data, over the songs both were evaluated on. One training seed per
+/// model here, so the interval covers the choice of test songs only.
+pub fn comparisons(rows: &[ReportRow]) -> Vec<Comparison> {
+    let mut pairs = Vec::new();
+    for i in 1..rows.len() {
+        pairs.push((i, 0));
+        if i > 1 {
+            pairs.push((i, i - 1));
+        }
+    }
+    pairs.into_iter().map(|(a, b)| compare(&rows[a], &rows[b])).collect()
+}
+
+fn compare(model: &ReportRow, baseline: &ReportRow) -> Comparison {
+    let common: Vec<(&TrackSdr, &TrackSdr)> = model
+        .tracks
+        .iter()
+        .filter_map(|t| baseline.tracks.iter().find(|u| u.track == t.track).map(|u| (t, u)))
+        .collect();
+    let grid = |pick: fn(&TrackSdr) -> f64, side: usize| -> Vec<Vec<f64>> {
+        vec![common.iter().map(|(a, b)| pick(if side == 0 { a } else { b })).collect()]
+    };
+    let difference = |pick: fn(&TrackSdr) -> f64| {
+        (!common.is_empty()).then(|| paired_difference(&grid(pick, 0), &grid(pick, 1), BOOTSTRAP_SEED)).flatten()
+    };
+    Comparison {
+        model: model.name.clone(),
+        baseline: baseline.name.clone(),
+        vocals: difference(|t| t.sdr_vocals),
+        accompaniment: difference(|t| t.sdr_accompaniment),
+    }
+}
+
+fn interval(d: &Option<PairedDifference>) -> String {
+    match d {
+        Some(d) => format!(
+            "{:+.2} [{:+.2}, {:+.2}]{}",
+            d.mean,
+            d.low,
+            d.high,
+            if d.is_significant() { " *" } else { "" }
+        ),
+        None => "-".into(),
+    }
+}
+
+/// The markdown table of the paired comparisons.
+pub fn comparison_table(comparisons: &[Comparison]) -> String {
+    let mut s = String::from(
+        "| model | against | songs | vocals: mean difference [95 % CI] (dB) | accompaniment: mean difference [95 % CI] (dB) |\n\
+         |---|---|---|---|---|\n",
+    );
+    for c in comparisons {
+        let songs = c.vocals.or(c.accompaniment).map_or(0, |d| d.cells);
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} |",
+            c.model,
+            c.baseline,
+            songs,
+            interval(&c.vocals),
+            interval(&c.accompaniment)
+        );
+    }
+    s
 }
 
 /// The row with the best mean *validation* SDR (the first on ties). The model is chosen on the
@@ -79,6 +169,8 @@ struct JsonReport<'a> {
     test_set: String,
     models: &'a [ReportRow],
     best: Option<&'a str>,
+    /// Paired differences of per-song SDRs (see [`comparisons`]).
+    comparisons: &'a [Comparison],
     figure2: Option<&'a Path>,
     /// The first round's filter against the truth (synthetic corpora written with `--truth`).
     filter_diagnosis: Option<&'a FilterDiagnosis>,
@@ -112,6 +204,18 @@ pub fn write(
             "\nBest model by validation SDR: **{best}**, written as `final.safetensors` (chosen on the \
              validation songs, so the test SDRs above are unbiased)."
         );
+    }
+    let comparisons = comparisons(rows);
+    if !comparisons.is_empty() {
+        let _ = writeln!(
+            md,
+            "\n## Paired differences\n\nModel minus baseline, song by song on the test songs (SDR per \
+             song as above); mean difference and its 95 % percentile-bootstrap interval over the songs \
+             ({} resamples). One training run per model, so the interval does not cover training \
+             noise. `*`: the interval excludes 0.\n",
+            crate::stats::BOOTSTRAP_RESAMPLES
+        );
+        md += &comparison_table(&comparisons);
     }
     let _ = writeln!(
         md,
@@ -147,6 +251,7 @@ pub fn write(
         protocol: "BSS Eval v4 (museval 0.4.1 mode v4), 1 s windows, 16 kHz mono; medians",
         test_set,
         models: rows,
+        comparisons: &comparisons,
         best,
         figure2,
         filter_diagnosis: diagnosis,
@@ -172,7 +277,48 @@ mod tests {
             keep_top: name.starts_with("student").then_some(0.25),
             validation_mean_sdr: mean,
             test: Summary { tracks: 8, failed: vec![], sdr_vocals: mean - 1.0, sdr_accompaniment: mean + 1.0, mean },
+            tracks: vec![],
         }
+    }
+
+    fn with_tracks(mut row: ReportRow, vocals: &[f64], accompaniment: &[f64]) -> ReportRow {
+        row.tracks = vocals
+            .iter()
+            .zip(accompaniment)
+            .enumerate()
+            .map(|(i, (&v, &a))| TrackSdr { track: format!("song{i}"), sdr_vocals: v, sdr_accompaniment: a })
+            .collect();
+        row
+    }
+
+    #[test]
+    fn paired_differences_are_song_by_song_and_say_when_the_interval_excludes_zero() {
+        let teacher = with_tracks(row("teacher", 3.0), &[1.0, 2.0, 3.0, 4.0], &[5.0, 6.0, 7.0, 8.0]);
+        // Vocals better by exactly 0.5 dB on every song; accompaniment up on two, down on two.
+        let student =
+            with_tracks(row("student (round 1)", 4.0), &[1.5, 2.5, 3.5, 4.5], &[6.0, 5.0, 8.0, 7.0]);
+        let mut other = student.clone();
+        other.name = "student (round 2)".into();
+        other.tracks.pop();
+        let c = comparisons(&[teacher, student, other]);
+        let pairs: Vec<_> = c.iter().map(|c| (c.model.as_str(), c.baseline.as_str())).collect();
+        assert_eq!(
+            pairs,
+            [
+                ("student (round 1)", "teacher"),
+                ("student (round 2)", "teacher"),
+                ("student (round 2)", "student (round 1)")
+            ]
+        );
+        let vocals = c[0].vocals.unwrap();
+        assert!((vocals.mean - 0.5).abs() < 1e-12 && (vocals.low - 0.5).abs() < 1e-12, "{vocals:?}");
+        assert!(vocals.is_significant());
+        let accompaniment = c[0].accompaniment.unwrap();
+        assert!(accompaniment.mean.abs() < 1e-12 && !accompaniment.is_significant(), "{accompaniment:?}");
+        // Only the songs both models have are paired.
+        assert_eq!(c[1].vocals.unwrap().cells, 3);
+        let table = comparison_table(&c);
+        assert!(table.contains("| student (round 1) | teacher | 4 | +0.50 [+0.50, +0.50] * |"), "{table}");
     }
 
     #[test]
