@@ -332,8 +332,19 @@ fn self_train_resumes_after_sigkill_with_identical_models() {
         let out = root.join(name);
         let made = svs()
             .args(os(&[
-                &"synth", &"--out", &out, &"--kind", &kind, &"--songs", &songs, &"--test-songs", &test_songs,
-                &"--seconds", &"6", &"--seed", &seed,
+                &"synth",
+                &"--out",
+                &out,
+                &"--kind",
+                &kind,
+                &"--songs",
+                &songs,
+                &"--test-songs",
+                &test_songs,
+                &"--seconds",
+                &"6",
+                &"--seed",
+                &seed,
             ]))
             .output()
             .unwrap();

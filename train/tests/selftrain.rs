@@ -215,7 +215,10 @@ fn label_filter_and_the_whole_pipeline_from_the_command_line() {
     assert_eq!(json["models"].as_array().unwrap().len(), 2);
     assert_eq!(json["models"][1]["keep_top"], 0.5);
     // The student against the teacher, paired over the 2 test songs.
-    assert!(report.contains("## Paired differences") && report.contains("| student (round 1) | teacher | 2 |"), "{report}");
+    assert!(
+        report.contains("## Paired differences") && report.contains("| student (round 1) | teacher | 2 |"),
+        "{report}"
+    );
     assert_eq!(json["comparisons"][0]["vocals"]["cells"], 2, "{json}");
     assert_eq!(json["models"][0]["tracks"].as_array().unwrap().len(), 2, "{json}");
     let final_model = ModelFile::read(&run.join("final.safetensors")).unwrap();

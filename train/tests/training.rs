@@ -147,7 +147,11 @@ impl svs_train::training::run_loop::Learner for ScriptedLearner {
     fn save_best(&self, _run: &Path, _iteration: u64, _validation: &f64) -> anyhow::Result<()> {
         Ok(())
     }
-    fn save_checkpoint(&self, _run: &Path, state: &svs_train::training::checkpoint::TrainingState) -> anyhow::Result<()> {
+    fn save_checkpoint(
+        &self,
+        _run: &Path,
+        state: &svs_train::training::checkpoint::TrainingState,
+    ) -> anyhow::Result<()> {
         self.checkpoints.borrow_mut().push(state.iteration);
         Ok(())
     }
@@ -172,7 +176,8 @@ fn early_stopping_ends_a_run_after_patience_validations_without_improvement_also
     let settings = |stop_after| LoopSettings { training: &config.training, schedule: &config.optimizer, stop_after };
     let run = &config.training.output_dir;
 
-    let mut learner = ScriptedLearner { scores: scores.clone(), validations: 0.into(), checkpoints: Default::default() };
+    let mut learner =
+        ScriptedLearner { scores: scores.clone(), validations: 0.into(), checkpoints: Default::default() };
     let (_, mut state) = run_loop::fresh_start(run, 7);
     let best = run_loop::run(run, &mut learner, &data, &augmenter, &mut state, settings(None)).unwrap();
     assert_eq!(state.iteration, 10, "stops 3 validations after the best");
@@ -182,7 +187,8 @@ fn early_stopping_ends_a_run_after_patience_validations_without_improvement_also
     assert!(config.training.is_finished(&state));
 
     // Killed after 7 steps and resumed from that state: it stops at the same iteration.
-    let mut learner = ScriptedLearner { scores: scores.clone(), validations: 0.into(), checkpoints: Default::default() };
+    let mut learner =
+        ScriptedLearner { scores: scores.clone(), validations: 0.into(), checkpoints: Default::default() };
     let (_, mut state) = run_loop::fresh_start(run, 7);
     run_loop::run(run, &mut learner, &data, &augmenter, &mut state, settings(Some(7))).unwrap();
     assert_eq!(state.iteration, 7);

@@ -84,13 +84,9 @@ fn compare(model: &ReportRow, baseline: &ReportRow) -> Comparison {
 
 fn interval(d: &Option<PairedDifference>) -> String {
     match d {
-        Some(d) => format!(
-            "{:+.2} [{:+.2}, {:+.2}]{}",
-            d.mean,
-            d.low,
-            d.high,
-            if d.is_significant() { " *" } else { "" }
-        ),
+        Some(d) => {
+            format!("{:+.2} [{:+.2}, {:+.2}]{}", d.mean, d.low, d.high, if d.is_significant() { " *" } else { "" })
+        }
         None => "-".into(),
     }
 }
@@ -295,8 +291,7 @@ mod tests {
     fn paired_differences_are_song_by_song_and_say_when_the_interval_excludes_zero() {
         let teacher = with_tracks(row("teacher", 3.0), &[1.0, 2.0, 3.0, 4.0], &[5.0, 6.0, 7.0, 8.0]);
         // Vocals better by exactly 0.5 dB on every song; accompaniment up on two, down on two.
-        let student =
-            with_tracks(row("student (round 1)", 4.0), &[1.5, 2.5, 3.5, 4.5], &[6.0, 5.0, 8.0, 7.0]);
+        let student = with_tracks(row("student (round 1)", 4.0), &[1.5, 2.5, 3.5, 4.5], &[6.0, 5.0, 8.0, 7.0]);
         let mut other = student.clone();
         other.name = "student (round 2)".into();
         other.tracks.pop();
