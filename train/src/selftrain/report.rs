@@ -68,11 +68,9 @@ fn compare(model: &ReportRow, baseline: &ReportRow) -> Comparison {
         .iter()
         .filter_map(|t| baseline.tracks.iter().find(|u| u.track == t.track).map(|u| (t, u)))
         .collect();
-    let grid = |pick: fn(&TrackSdr) -> f64, side: usize| -> Vec<Vec<f64>> {
-        vec![common.iter().map(|(a, b)| pick(if side == 0 { a } else { b })).collect()]
-    };
     let difference = |pick: fn(&TrackSdr) -> f64| {
-        (!common.is_empty()).then(|| paired_difference(&grid(pick, 0), &grid(pick, 1), BOOTSTRAP_SEED)).flatten()
+        let (a, b): (Vec<f64>, Vec<f64>) = common.iter().map(|(a, b)| (pick(a), pick(b))).unzip();
+        paired_difference(&[a], &[b], BOOTSTRAP_SEED)
     };
     Comparison {
         model: model.name.clone(),

@@ -150,7 +150,9 @@ impl TrainingSection {
     /// run stops where an uninterrupted one would.
     pub fn stops_early(&self, state: &super::checkpoint::TrainingState) -> bool {
         match (self.patience, state.best_iteration) {
-            (Some(patience), Some(best)) => state.iteration >= best + patience * self.validate_every,
+            (Some(patience), Some(best)) => {
+                state.iteration >= best.saturating_add(patience.saturating_mul(self.validate_every))
+            }
             _ => false,
         }
     }

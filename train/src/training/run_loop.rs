@@ -116,7 +116,8 @@ pub struct LoopSettings<'a> {
 }
 
 /// Trains `learner` from `state` up to the configured iterations (or `stop_after` steps, or
-/// until early stopping ends it), in run directory `run`. Returns the best validation reached by this invocation, if any.
+/// until early stopping ends it), in run directory `run`. Returns the best validation reached
+/// by this invocation, if any.
 pub fn run<L: Learner>(
     run: &Path,
     learner: &mut L,
