@@ -47,6 +47,17 @@ fn output_dir() -> PathBuf {
     target_debug().parent().unwrap().join("svs-web")
 }
 
+/// Which build the tests run against: the release site (`cargo xtask web build --release`,
+/// what a host serves) unless `SVS_WEB_PROFILE=dev` asks for the dev one, which relinks in
+/// seconds instead of minutes while iterating on the page.
+fn release() -> bool {
+    match std::env::var("SVS_WEB_PROFILE").as_deref() {
+        Ok("dev") => false,
+        Ok("release") | Err(_) => true,
+        Ok(other) => panic!("SVS_WEB_PROFILE is {other:?}; use dev or release"),
+    }
+}
+
 /// Builds the site once per test run (cargo makes it a no-op when nothing changed), unless
 /// `SVS_WEB_SITE` names an already built one (e.g. `cargo xtask web build --cpu-only --out DIR`).
 fn site() -> &'static Path {
@@ -55,14 +66,14 @@ fn site() -> &'static Path {
         if let Some(dir) = std::env::var_os("SVS_WEB_SITE") {
             return PathBuf::from(dir);
         }
-        let out = output_dir().join("test-site");
+        let out = output_dir().join(if release() { "test-site" } else { "test-site-dev" });
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo)
-            .current_dir(workspace_root())
-            .args(["run", "-p", "xtask", "--", "web", "build", "--out"])
-            .arg(&out)
-            .status()
-            .expect("cannot run cargo");
+        let mut build = Command::new(cargo);
+        build.current_dir(workspace_root()).args(["run", "-p", "xtask", "--", "web", "build", "--out"]).arg(&out);
+        if release() {
+            build.arg("--release");
+        }
+        let status = build.status().expect("cannot run cargo");
         assert!(status.success(), "`cargo xtask web build` failed");
         out
     })
@@ -595,6 +606,76 @@ fn a_lost_webgpu_device_falls_back_to_the_cpu() {
     assert!(run.status.contains("on CPU (WebAssembly)"), "{}", run.status);
     assert_eq!(run.vocals.n_frames(), 3 * 44_100);
     save_screenshot(&browser, "web-webgpu-lost.png");
+}
+
+/// The module, the page's largest file by far, as the browser received it: its size on the
+/// wire and decoded, from the page's resource timing.
+fn module_transfer(session: &Session) -> (u64, u64) {
+    let sizes = session
+        .execute(
+            "const e = performance.getEntriesByType('resource').find(e => e.name.endsWith('/pkg/svs_web_bg.wasm'));
+             return e ? [e.encodedBodySize, e.decodedBodySize] : null;",
+            json!([]),
+        )
+        .unwrap();
+    let size = |i: usize| sizes[i].as_u64().unwrap_or_else(|| panic!("no resource timing for the module: {sizes}"));
+    (size(0), size(1))
+}
+
+/// When the page could take a song, in ms after navigation (main.js's `svs-ready` mark).
+fn ready_ms(session: &Session) -> f64 {
+    let mark = session
+        .execute("const m = performance.getEntriesByName('svs-ready')[0]; return m ? m.startTime : null;", json!([]))
+        .unwrap();
+    mark.as_f64().unwrap_or_else(|| panic!("the page set no svs-ready mark"))
+}
+
+/// The release site carries `.br` and `.gz` copies of every file, and the browser gets the
+/// module brotli-compressed: exactly the bytes of `svs_web_bg.wasm.br` on the wire, exactly
+/// those of the module decoded (the server picks the copy by `Accept-Encoding`).
+#[test]
+fn the_release_site_is_served_precompressed() {
+    if !release() {
+        eprintln!("skipped: SVS_WEB_PROFILE=dev builds no precompressed copies");
+        return;
+    }
+    let _one_at_a_time = BROWSER.lock().unwrap_or_else(|e| e.into_inner());
+    let site = site();
+    for file in ["index.html", "main.js", "worker.js", "style.css", "pkg/svs_web.js", "pkg/svs_web_bg.wasm"] {
+        for suffix in ["br", "gz"] {
+            assert!(site.join(format!("{file}.{suffix}")).is_file(), "the build wrote no {file}.{suffix}");
+        }
+    }
+    let size = |name: &str| std::fs::metadata(site.join(name)).unwrap().len();
+    let (_server, url) = serve(site);
+    let browser = Browser::start(false);
+    let session = browser.session();
+    open_page(session, &url);
+    let (encoded, decoded) = module_transfer(session);
+    eprintln!("module: {encoded} bytes on the wire, {decoded} decoded; page ready at {:.0} ms", ready_ms(session));
+    assert_eq!(decoded, size("pkg/svs_web_bg.wasm"));
+    assert_eq!(encoded, size("pkg/svs_web_bg.wasm.br"), "the module did not come brotli-compressed");
+}
+
+/// The page-load figures in docs/BENCHMARKS.md ("Web: download size and page load"): five
+/// fresh browsers (empty caches) open the page; each reports the bytes of the module on the
+/// wire and when the page was ready. For the dev build: `SVS_WEB_PROFILE=dev`.
+/// `cargo test -p svs-tests --test web -- --ignored --nocapture benchmark_page_ready`
+#[test]
+#[ignore = "benchmark"]
+fn benchmark_page_ready() {
+    let _one_at_a_time = BROWSER.lock().unwrap_or_else(|e| e.into_inner());
+    let (_server, url) = serve(site());
+    for run in 1..=5 {
+        let browser = Browser::start(false);
+        let session = browser.session();
+        open_page(session, &url);
+        let (encoded, decoded) = module_transfer(session);
+        eprintln!(
+            "run {run}: ready at {:.0} ms; module {encoded} bytes on the wire ({decoded} decoded)",
+            ready_ms(session)
+        );
+    }
 }
 
 /// The figures in docs/BENCHMARKS.md ("Web"): a 60 s song (44.1 kHz stereo) in headless
