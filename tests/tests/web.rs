@@ -9,7 +9,9 @@
 //!
 //! Needs Debian's `chromium` and `chromium-driver`, the wasm32 target and the wasm-bindgen CLI
 //! (scripts/test installs them). The site is built with `cargo xtask web build`, served by the
-//! xtask's server, and every process started here is killed by its PID, also on panic.
+//! xtask's server, and every process started here is killed by its PID, also on panic. The
+//! site is the release build (`--release`: what a host serves, and the module brotli-compressed
+//! on the wire, which one test checks); `SVS_WEB_PROFILE=dev` runs the same tests on the dev build.
 
 #[path = "web/webdriver.rs"]
 mod webdriver;
