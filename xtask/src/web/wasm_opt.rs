@@ -1,8 +1,9 @@
 //! Binaryen's `wasm-opt` on the release module, when one recent enough is on PATH; else the
 //! build says so and goes on. Older builds are refused: Debian's binaryen (108) predates
 //! features rustc now emits by default and breaks the module. npm's `binaryen` package
-//! (`npm install -g binaryen@132.0.0`, a JavaScript build run by Node.js) works but is slow
-//! on this module, so scripts/test does not install it (docs/BENCHMARKS.md has the figures).
+//! (`npm install -g binaryen@132.0.0`, a JavaScript build run by Node.js) reads and writes the
+//! module, but takes many minutes on it and gains nothing on the wire once compressed, so
+//! scripts/test does not install it (docs/BENCHMARKS.md has the figures).
 //! Nothing is downloaded here.
 
 use super::run;
@@ -10,7 +11,7 @@ use anyhow::{Context, Result, bail};
 use std::path::Path;
 use std::process::Command;
 
-/// The oldest wasm-opt the browser tests have passed with.
+/// The oldest wasm-opt known to read this module (npm's binaryen 132; Debian's 108 cannot).
 pub const MINIMUM_VERSION: u32 = 132;
 
 /// The WebAssembly features rustc's wasm32-unknown-unknown target emits by default (the module
