@@ -158,7 +158,6 @@ impl Browser {
         let mut args: Vec<String> = [
             "--headless",
             "--no-sandbox",
-            "--disable-gpu",
             "--disable-quic",
             "--no-first-run",
             "--disable-background-networking",
@@ -171,7 +170,12 @@ impl Browser {
         .into();
         args.push(format!("--user-data-dir={}", profile.path().display()));
         if webgpu {
-            args.push("--enable-unsafe-webgpu".into());
+            // Name SwiftShader (Chromium's CPU Vulkan) as the adapter: Debian's Chromium 148
+            // offers none with `--enable-unsafe-webgpu` alone, and none at all beside
+            // `--disable-gpu`, where 156 fell back to it by itself.
+            args.extend(["--enable-unsafe-webgpu", "--use-webgpu-adapter=swiftshader"].map(String::from));
+        } else {
+            args.push("--disable-gpu".into());
         }
         let capabilities = json!({
             "alwaysMatch": {

@@ -4,7 +4,7 @@
 use crate::augment::AugmentConfig;
 use crate::config_file::{ConfigFile, InvalidConfig};
 use crate::data::{DatasetKind, Split};
-use crate::training::config::{LossSection, ModelSection, TrainingSection};
+use crate::training::config::{LossSection, ModelSection, TrainingSection, one as one_f64, thirty, valid_split};
 use crate::training::schedule::ScheduleConfig;
 use crate::vad::config::DetectorSection;
 use serde::{Deserialize, Serialize};
@@ -52,7 +52,7 @@ pub struct CorpusSection {
     #[serde(default)]
     pub label: String,
     /// Sampling weight among the labeled corpora.
-    #[serde(default = "one_f")]
+    #[serde(default = "one_f64")]
     pub weight: f64,
 }
 
@@ -61,7 +61,7 @@ pub struct CorpusSection {
 pub struct ValidationSection {
     pub dataset: DatasetKind,
     pub root: PathBuf,
-    #[serde(default = "valid")]
+    #[serde(default = "valid_split")]
     pub splits: Vec<Split>,
     /// At most this many songs (0 = all).
     #[serde(default)]
@@ -71,12 +71,6 @@ pub struct ValidationSection {
     pub seconds: f64,
 }
 
-fn valid() -> Vec<Split> {
-    vec![Split::Valid]
-}
-fn thirty() -> f64 {
-    30.0
-}
 
 /// `svs synth` runs: (folder, songs, test songs, seconds, seed) per corpus.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -128,16 +122,13 @@ pub struct StudentStage {
     pub loss: LossSection,
     pub training: TrainingSection,
     /// Sampling weight of all the labeled data together.
-    #[serde(default = "one_f")]
+    #[serde(default = "one_f64")]
     pub labeled_weight: f64,
     /// Sampling weight of the kept self-labeled data.
-    #[serde(default = "one_f")]
+    #[serde(default = "one_f64")]
     pub pseudo_label_weight: f64,
 }
 
-fn one_f() -> f64 {
-    1.0
-}
 
 impl StudentStage {
     /// The separator-training part of the stage.

@@ -64,7 +64,8 @@ pub struct DatasetEntry {
     pub label: String,
 }
 
-fn one() -> f64 {
+/// Serde defaults shared with the other configuration files (`selftrain::config`).
+pub(crate) fn one() -> f64 {
     1.0
 }
 fn train_split() -> Vec<Split> {
@@ -87,10 +88,10 @@ pub struct DataSection {
     pub validation_seconds: f64,
 }
 
-fn valid_split() -> Vec<Split> {
+pub(crate) fn valid_split() -> Vec<Split> {
     vec![Split::Valid]
 }
-fn thirty() -> f64 {
+pub(crate) fn thirty() -> f64 {
     30.0
 }
 
