@@ -666,7 +666,7 @@ fn the_release_site_is_served_precompressed() {
 /// The page-load figures in docs/BENCHMARKS.md ("Web: download size and page load"): five
 /// fresh browsers (empty caches) open the page; each reports the bytes of the module on the
 /// wire and when the page was ready. For the dev build: `SVS_WEB_PROFILE=dev`.
-/// `cargo test -p svs-tests --test web -- --ignored --nocapture benchmark_page_ready`
+/// `cargo test --workspace --test web -- --ignored --nocapture benchmark_page_ready`
 #[test]
 #[ignore = "benchmark"]
 fn benchmark_page_ready() {
@@ -686,7 +686,7 @@ fn benchmark_page_ready() {
 
 /// The figures in docs/BENCHMARKS.md ("Web"): a 60 s song (44.1 kHz stereo) in headless
 /// Chromium on the CPU (wasm), against the same separation natively in this process.
-/// `cargo test -p svs-tests --test web -- --ignored --nocapture benchmark_60_s_song_cpu`
+/// `cargo test --workspace --test web -- --ignored --nocapture benchmark_60_s_song_cpu`
 #[test]
 #[ignore = "benchmark: takes minutes"]
 fn benchmark_60_s_song_cpu() {
@@ -722,7 +722,7 @@ fn benchmark_60_s_song(webgpu: bool) {
 
 /// A 10-minute song works: the worker streams window by window and the page keeps the samples
 /// outside the module's memory. Slow (minutes), so not in every run:
-/// `cargo test -p svs-tests --test web -- --ignored --nocapture ten_minute_song`
+/// `cargo test --workspace --test web -- --ignored --nocapture ten_minute_song`
 #[test]
 #[ignore = "takes several minutes"]
 fn ten_minute_song_separates_in_the_browser() {

@@ -71,7 +71,6 @@ pub struct ValidationSection {
     pub seconds: f64,
 }
 
-
 /// `svs synth` runs: (folder, songs, test songs, seconds, seed) per corpus.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -128,7 +127,6 @@ pub struct StudentStage {
     #[serde(default = "one_f64")]
     pub pseudo_label_weight: f64,
 }
-
 
 impl StudentStage {
     /// The separator-training part of the stage.
