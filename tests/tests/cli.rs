@@ -201,40 +201,50 @@ fn info_describes_files_and_presets_and_rejects_bad_models() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("bad.safetensors"));
 }
 
-#[test]
-fn eval_reports_known_sdr_and_names_broken_tracks() {
-    let tmp = tempfile::tempdir().unwrap();
-    let (refs, ests) = (tmp.path().join("refs"), tmp.path().join("ests"));
-    // Estimates = references + white noise 10 dB below: SDR about 10 dB per track.
-    let mut state = 1u32;
+/// References (tones) for `tracks` and estimates = references + white noise `snr_db` below
+/// them, so each track's SDR is about `snr_db`.
+fn noisy_estimates(refs: &Path, ests: &Path, tracks: &[&str], snr_db: f32, seed: u32) {
+    let mut state = seed;
     let mut noise = || {
         state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
         (state >> 8) as f32 / (1u32 << 24) as f32 - 0.5
     };
-    for track in ["a", "b"] {
-        for dir in [&refs, &ests] {
+    for track in tracks {
+        for dir in [refs, ests] {
             std::fs::create_dir_all(dir.join(track)).unwrap();
         }
         for stem in ["vocals", "accompaniment"] {
             let clean = tone(16000, 4.0, 1);
             let power: f32 = clean.channels[0].iter().map(|x| x * x).sum::<f32>() / clean.n_frames() as f32;
             // Uniform noise in [-0.5, 0.5] has power 1/12.
-            let scale = (power / 10.0 * 12.0).sqrt();
+            let scale = (power / 10f32.powf(snr_db / 10.0) * 12.0).sqrt();
             let noisy: Vec<f32> = clean.channels[0].iter().map(|x| x + scale * noise()).collect();
             write(&refs.join(track).join(format!("{stem}.wav")), &clean);
             write(&ests.join(track).join(format!("{stem}.wav")), &AudioBuffer::new(16000, vec![noisy]));
         }
     }
-    let json = tmp.path().join("eval.json");
-    let out = svs()
+}
+
+/// `svs eval --references REFS --estimates ESTS --json JSON`.
+fn eval_to_json(refs: &Path, ests: &Path, json: &Path) -> std::process::Output {
+    svs()
         .args(["eval", "--references"])
-        .arg(&refs)
+        .arg(refs)
         .arg("--estimates")
-        .arg(&ests)
+        .arg(ests)
         .arg("--json")
-        .arg(&json)
+        .arg(json)
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+#[test]
+fn eval_reports_known_sdr_and_names_broken_tracks() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (refs, ests) = (tmp.path().join("refs"), tmp.path().join("ests"));
+    noisy_estimates(&refs, &ests, &["a", "b"], 10.0, 1);
+    let json = tmp.path().join("eval.json");
+    let out = eval_to_json(&refs, &ests, &json);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
     let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
@@ -273,6 +283,67 @@ fn eval_reports_known_sdr_and_names_broken_tracks() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("vocals.wav") && stderr.contains('b'), "{stderr}");
     assert!(String::from_utf8_lossy(&out.stdout).contains("1 tracks"));
+}
+
+/// `svs compare` on real `svs eval --json` files: estimates with noise 20 dB down against the
+/// same songs with noise 10 dB down, two "seeds" each, differ by about 10 dB on every song.
+#[test]
+fn compare_pairs_evaluations_song_by_song_and_seed_by_seed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tracks = ["a", "b", "c"];
+    let mut evaluations = std::collections::BTreeMap::new();
+    for (name, snr_db) in [("better", 20.0), ("worse", 10.0)] {
+        for seed in [1u32, 2] {
+            let (refs, ests) = (tmp.path().join("refs"), tmp.path().join(format!("{name}-{seed}")));
+            noisy_estimates(&refs, &ests, &tracks, snr_db, seed * 7 + snr_db as u32);
+            let json = tmp.path().join(format!("{name}-{seed}.json"));
+            let out = eval_to_json(&refs, &ests, &json);
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            evaluations.entry(name).or_insert_with(Vec::new).push(json.display().to_string());
+        }
+    }
+    let comparison = tmp.path().join("comparison.json");
+    let out = svs()
+        .args(["compare", "--model-name", "better", "--baseline-name", "worse", "--model"])
+        .arg(evaluations["better"].join(","))
+        .arg("--baseline")
+        .arg(evaluations["worse"].join(","))
+        .arg("--json")
+        .arg(&comparison)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("| better | worse | 2 | 3 |"), "{text}");
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&comparison).unwrap()).unwrap();
+    for source in ["vocals", "accompaniment"] {
+        let d = &report[source];
+        let (mean, low, high) = (d["mean"].as_f64().unwrap(), d["low"].as_f64().unwrap(), d["high"].as_f64().unwrap());
+        assert!((mean - 10.0).abs() < 1.0 && low > 8.5 && high < 11.5 && low <= mean && mean <= high, "{source}: {d}");
+        assert_eq!(d["cells"], 6, "{source}");
+    }
+
+    // One seed against two: refused in words, nothing written.
+    let out = svs()
+        .args(["compare", "--model"])
+        .arg(&evaluations["better"][0])
+        .arg("--baseline")
+        .arg(evaluations["worse"].join(","))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("1 runs") && stderr.contains("baseline 2"), "{stderr}");
+    // A file that is not an evaluation is named.
+    let out = svs()
+        .args(["compare", "--model"])
+        .arg(&comparison)
+        .arg("--baseline")
+        .arg(&evaluations["worse"][0])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("comparison.json"));
 }
 
 /// The repository's `scripts/svs`, as the README tells a new user to run it.

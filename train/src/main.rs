@@ -42,6 +42,8 @@ enum Command {
     Export(commands::export::ExportArgs),
     /// SDR of separated stems against references (BSS Eval v4, as museval), or of a model on a dataset.
     Eval(commands::eval::EvalArgs),
+    /// Paired difference of two models' per-song SDRs (from `svs eval --json`), over songs and seeds.
+    Compare(commands::compare::CompareArgs),
     /// Measure speed and memory (figures for docs/BENCHMARKS.md).
     Bench(commands::bench::BenchArgs),
 }
@@ -62,6 +64,7 @@ fn main() -> Result<()> {
         Command::SelfTrain(args) => commands::self_train::run(args),
         Command::Export(args) => commands::export::run(args),
         Command::Eval(args) => commands::eval::run(args),
+        Command::Compare(args) => commands::compare::run(args),
         Command::Bench(args) => commands::bench::run(args),
     }
 }

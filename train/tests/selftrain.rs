@@ -214,9 +214,9 @@ fn label_filter_and_the_whole_pipeline_from_the_command_line() {
         serde_json::from_str(&std::fs::read_to_string(run.join("report.json")).unwrap()).unwrap();
     assert_eq!(json["models"].as_array().unwrap().len(), 2);
     assert_eq!(json["models"][1]["keep_top"], 0.5);
-    // The student against the teacher, paired over the 2 test songs.
+    // The student against the teacher, one seed, paired over the 2 test songs.
     assert!(
-        report.contains("## Paired differences") && report.contains("| student (round 1) | teacher | 2 |"),
+        report.contains("## Paired differences") && report.contains("| student (round 1) | teacher | 1 | 2 |"),
         "{report}"
     );
     assert_eq!(json["comparisons"][0]["vocals"]["cells"], 2, "{json}");

@@ -16,6 +16,7 @@
 //! [`Workspace`].
 
 mod bss_eval;
+pub mod compare;
 mod correlation;
 mod decomposition;
 mod error;

@@ -4,8 +4,9 @@
 
 use super::config::SelfTrainConfig;
 use super::diagnosis::FilterDiagnosis;
+use crate::eval::compare::compare;
+pub use crate::eval::compare::{Comparison, TrackSdr, comparison_table};
 use crate::eval::protocol::Summary;
-use crate::stats::{PairedDifference, paired_difference};
 use anyhow::Result;
 use serde::Serialize;
 use std::fmt::Write;
@@ -29,28 +30,10 @@ pub struct ReportRow {
     pub tracks: Vec<TrackSdr>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct TrackSdr {
-    pub track: String,
-    pub sdr_vocals: f64,
-    pub sdr_accompaniment: f64,
-}
-
-/// One model against another on the same test songs: the paired differences of their SDRs.
-#[derive(Clone, Debug, Serialize)]
-pub struct Comparison {
-    pub model: String,
-    pub baseline: String,
-    pub vocals: Option<PairedDifference>,
-    pub accompaniment: Option<PairedDifference>,
-}
-
-/// Fixed, so a report regenerated from the same runs has the same intervals.
-const BOOTSTRAP_SEED: u64 = 17;
-
 /// Every model after the first against the first (the teacher), and each student against the
 /// model that labelled its data, over the songs both were evaluated on. One training seed per
-/// model here, so the interval covers the choice of test songs only.
+/// model here, so the interval covers the choice of test songs only (`svs compare` pairs runs
+/// of several seeds).
 pub fn comparisons(rows: &[ReportRow]) -> Vec<Comparison> {
     let mut pairs = Vec::new();
     for i in 1..rows.len() {
@@ -59,55 +42,23 @@ pub fn comparisons(rows: &[ReportRow]) -> Vec<Comparison> {
             pairs.push((i, i - 1));
         }
     }
-    pairs.into_iter().map(|(a, b)| compare(&rows[a], &rows[b])).collect()
-}
-
-fn compare(model: &ReportRow, baseline: &ReportRow) -> Comparison {
-    let common: Vec<(&TrackSdr, &TrackSdr)> = model
-        .tracks
-        .iter()
-        .filter_map(|t| baseline.tracks.iter().find(|u| u.track == t.track).map(|u| (t, u)))
-        .collect();
-    let difference = |pick: fn(&TrackSdr) -> f64| {
-        let (a, b): (Vec<f64>, Vec<f64>) = common.iter().map(|(a, b)| (pick(a), pick(b))).unzip();
-        paired_difference(&[a], &[b], BOOTSTRAP_SEED)
-    };
-    Comparison {
-        model: model.name.clone(),
-        baseline: baseline.name.clone(),
-        vocals: difference(|t| t.sdr_vocals),
-        accompaniment: difference(|t| t.sdr_accompaniment),
-    }
-}
-
-fn interval(d: &Option<PairedDifference>) -> String {
-    match d {
-        Some(d) => {
-            format!("{:+.2} [{:+.2}, {:+.2}]{}", d.mean, d.low, d.high, if d.is_significant() { " *" } else { "" })
-        }
-        None => "-".into(),
-    }
-}
-
-/// The markdown table of the paired comparisons.
-pub fn comparison_table(comparisons: &[Comparison]) -> String {
-    let mut s = String::from(
-        "| model | against | songs | vocals: mean difference [95 % CI] (dB) | accompaniment: mean difference [95 % CI] (dB) |\n\
-         |---|---|---|---|---|\n",
-    );
-    for c in comparisons {
-        let songs = c.vocals.or(c.accompaniment).map_or(0, |d| d.cells);
-        let _ = writeln!(
-            s,
-            "| {} | {} | {} | {} | {} |",
-            c.model,
-            c.baseline,
-            songs,
-            interval(&c.vocals),
-            interval(&c.accompaniment)
-        );
-    }
-    s
+    pairs
+        .into_iter()
+        .map(|(a, b)| {
+            let (model, baseline) = (&rows[a], &rows[b]);
+            compare((&model.name, &[&model.tracks]), (&baseline.name, &[&baseline.tracks])).unwrap_or_else(|_| {
+                // No song in common: the row stays, saying so, rather than vanishing.
+                Comparison {
+                    model: model.name.clone(),
+                    baseline: baseline.name.clone(),
+                    seeds: 1,
+                    songs: 0,
+                    vocals: None,
+                    accompaniment: None,
+                }
+            })
+        })
+        .collect()
 }
 
 /// The row with the best mean *validation* SDR (the first on ties). The model is chosen on the
@@ -311,7 +262,7 @@ mod tests {
         // Only the songs both models have are paired.
         assert_eq!(c[1].vocals.unwrap().cells, 3);
         let table = comparison_table(&c);
-        assert!(table.contains("| student (round 1) | teacher | 4 | +0.50 [+0.50, +0.50] * |"), "{table}");
+        assert!(table.contains("| student (round 1) | teacher | 1 | 4 | +0.50 [+0.50, +0.50] * |"), "{table}");
     }
 
     #[test]

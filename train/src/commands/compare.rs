@@ -1,0 +1,49 @@
+//! `svs compare --model A.json[,A2.json..] --baseline B.json[,B2.json..]`: the paired difference
+//! of two models' per-song SDRs, from their `svs eval --json` files, with its 95 % bootstrap
+//! interval over the test songs and (with one file per training seed on each side, in the same
+//! seed order) over the seeds.
+
+use crate::eval::compare::{TrackSdr, compare, comparison_table, read_scores};
+use anyhow::{Context, Result};
+use clap::Args;
+use std::path::PathBuf;
+
+#[derive(Args, Debug)]
+pub struct CompareArgs {
+    /// The model's evaluations (`svs eval --json`), one per training seed, comma-separated.
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub model: Vec<PathBuf>,
+    /// The baseline's evaluations, the same seeds in the same order.
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub baseline: Vec<PathBuf>,
+    /// The model's name in the table.
+    #[arg(long, default_value = "model")]
+    pub model_name: String,
+    /// The baseline's name in the table.
+    #[arg(long, default_value = "baseline")]
+    pub baseline_name: String,
+    /// Also write the comparison as JSON here.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+}
+
+fn runs(side: &[Vec<TrackSdr>]) -> Vec<&[TrackSdr]> {
+    side.iter().map(Vec::as_slice).collect()
+}
+
+pub fn run(args: CompareArgs) -> Result<()> {
+    let read = |paths: &[PathBuf]| paths.iter().map(|p| read_scores(p)).collect::<Result<Vec<_>, _>>();
+    let (model, baseline) = (read(&args.model)?, read(&args.baseline)?);
+    let comparison = compare((&args.model_name, &runs(&model)), (&args.baseline_name, &runs(&baseline)))?;
+    print!("{}", comparison_table(std::slice::from_ref(&comparison)));
+    println!(
+        "Model minus baseline, song by song; 95 % percentile-bootstrap interval over songs and seeds \
+         ({} resamples); `*`: the interval excludes 0.",
+        crate::stats::BOOTSTRAP_RESAMPLES
+    );
+    if let Some(path) = &args.json {
+        svs_core::model_file::write_atomically(path, serde_json::to_string_pretty(&comparison)?.as_bytes())
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(())
+}

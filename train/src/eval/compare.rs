@@ -1,0 +1,230 @@
+//! One model against another on the same test songs, over one or more training seeds: the
+//! paired differences of their per-song SDRs with 95 % bootstrap intervals (`stats`). The
+//! self-training report compares its own models with it; `svs compare` compares any runs from
+//! their `svs eval --json` files (e.g. the same configuration trained with three seeds against
+//! a control trained with the same three seeds).
+
+use super::protocol::PROTOCOL;
+use crate::stats::{PairedDifference, paired_difference};
+use serde::{Deserialize, Serialize};
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+
+/// One test song's SDRs (NaN where undefined).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TrackSdr {
+    pub track: String,
+    pub sdr_vocals: f64,
+    pub sdr_accompaniment: f64,
+}
+
+/// One model against a baseline: the paired differences of their SDRs.
+#[derive(Clone, Debug, Serialize)]
+pub struct Comparison {
+    pub model: String,
+    pub baseline: String,
+    /// Training seeds paired (run `i` of the model with run `i` of the baseline).
+    pub seeds: usize,
+    /// Test songs every run of both sides was scored on (the others are left out).
+    pub songs: usize,
+    pub vocals: Option<PairedDifference>,
+    pub accompaniment: Option<PairedDifference>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CompareError {
+    #[error("cannot read {}: {source}", path.display())]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{} is not an `svs eval --json` result: {reason}", path.display())]
+    NotAnEvaluation { path: PathBuf, reason: String },
+    #[error("{} was scored with another protocol ({found:?}; this svs scores with {:?})", path.display(), PROTOCOL)]
+    OtherProtocol { path: PathBuf, found: String },
+    #[error(
+        "the model has {model} runs and the baseline {baseline}: pair them seed by seed, one file per seed on each side"
+    )]
+    SeedCounts { model: usize, baseline: usize },
+    #[error("no test song was scored in every run of both sides")]
+    NoCommonSongs,
+}
+
+/// Fixed, so a comparison recomputed from the same runs has the same intervals.
+const BOOTSTRAP_SEED: u64 = 17;
+
+/// Compares `model` with `baseline`, both given as one list of per-song SDRs per training seed
+/// (the same seeds in the same order on both sides), over the songs present in every run.
+pub fn compare(model: (&str, &[&[TrackSdr]]), baseline: (&str, &[&[TrackSdr]])) -> Result<Comparison, CompareError> {
+    let ((model_name, model_runs), (baseline_name, baseline_runs)) = (model, baseline);
+    if model_runs.len() != baseline_runs.len() || model_runs.is_empty() {
+        return Err(CompareError::SeedCounts { model: model_runs.len(), baseline: baseline_runs.len() });
+    }
+    let runs: Vec<&[TrackSdr]> = model_runs.iter().chain(baseline_runs).copied().collect();
+    let mut songs: Vec<&str> = runs[0].iter().map(|t| t.track.as_str()).collect();
+    songs.sort_unstable();
+    songs.dedup();
+    songs.retain(|song| runs.iter().all(|run| run.iter().any(|t| t.track == *song)));
+    if songs.is_empty() {
+        return Err(CompareError::NoCommonSongs);
+    }
+    let grid = |side: &[&[TrackSdr]], pick: fn(&TrackSdr) -> f64| -> Vec<Vec<f64>> {
+        side.iter()
+            .map(|run| {
+                songs.iter().map(|song| pick(run.iter().find(|t| t.track == *song).expect("kept above"))).collect()
+            })
+            .collect()
+    };
+    let difference = |pick: fn(&TrackSdr) -> f64| {
+        paired_difference(&grid(model_runs, pick), &grid(baseline_runs, pick), BOOTSTRAP_SEED)
+    };
+    Ok(Comparison {
+        model: model_name.to_owned(),
+        baseline: baseline_name.to_owned(),
+        seeds: model_runs.len(),
+        songs: songs.len(),
+        vocals: difference(|t| t.sdr_vocals),
+        accompaniment: difference(|t| t.sdr_accompaniment),
+    })
+}
+
+/// The per-song SDRs of an `svs eval --json` file (svs's own layout), checked to be scored with
+/// this build's protocol.
+pub fn read_scores(path: &Path) -> Result<Vec<TrackSdr>, CompareError> {
+    #[derive(Deserialize)]
+    struct File {
+        protocol: String,
+        tracks: Vec<Track>,
+    }
+    #[derive(Deserialize)]
+    struct Track {
+        track: String,
+        sdr_vocals: Option<f64>,
+        sdr_accompaniment: Option<f64>,
+    }
+    let text = std::fs::read_to_string(path).map_err(|source| CompareError::Read { path: path.to_owned(), source })?;
+    let file: File = serde_json::from_str(&text)
+        .map_err(|e| CompareError::NotAnEvaluation { path: path.to_owned(), reason: e.to_string() })?;
+    if file.protocol != PROTOCOL {
+        return Err(CompareError::OtherProtocol { path: path.to_owned(), found: file.protocol });
+    }
+    Ok(file
+        .tracks
+        .into_iter()
+        .map(|t| TrackSdr {
+            track: t.track,
+            sdr_vocals: t.sdr_vocals.unwrap_or(f64::NAN),
+            sdr_accompaniment: t.sdr_accompaniment.unwrap_or(f64::NAN),
+        })
+        .collect())
+}
+
+fn interval(d: &Option<PairedDifference>) -> String {
+    match d {
+        Some(d) => {
+            format!("{:+.2} [{:+.2}, {:+.2}]{}", d.mean, d.low, d.high, if d.is_significant() { " *" } else { "" })
+        }
+        None => "-".into(),
+    }
+}
+
+/// The comparisons as a markdown table (`*`: the interval excludes 0).
+pub fn comparison_table(comparisons: &[Comparison]) -> String {
+    let mut s = String::from(
+        "| model | against | seeds | songs | vocals: mean difference [95 % CI] (dB) | accompaniment: mean difference [95 % CI] (dB) |\n\
+         |---|---|---|---|---|---|\n",
+    );
+    for c in comparisons {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} | {} |",
+            c.model,
+            c.baseline,
+            c.seeds,
+            c.songs,
+            interval(&c.vocals),
+            interval(&c.accompaniment)
+        );
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(scores: &[(&str, f64, f64)]) -> Vec<TrackSdr> {
+        scores
+            .iter()
+            .map(|&(track, v, a)| TrackSdr { track: track.into(), sdr_vocals: v, sdr_accompaniment: a })
+            .collect()
+    }
+
+    #[test]
+    fn seeds_are_paired_and_only_songs_in_every_run_count() {
+        // Model = baseline + 1 dB (vocals) and - 0.5 dB (accompaniment) on every song of both
+        // seeds; song "c" is missing from one baseline run, so it is left out everywhere.
+        let base_1 = run(&[("a", 3.0, 7.0), ("b", 5.0, 9.0), ("c", 1.0, 1.0)]);
+        let base_2 = run(&[("b", 4.0, 8.0), ("a", 2.0, 6.0)]);
+        let model_1 = run(&[("a", 4.0, 6.5), ("b", 6.0, 8.5), ("c", 99.0, 99.0)]);
+        let model_2 = run(&[("a", 3.0, 5.5), ("b", 5.0, 7.5), ("c", 99.0, 99.0)]);
+        let c = compare(("student", &[&model_1, &model_2]), ("teacher", &[&base_1, &base_2])).unwrap();
+        assert_eq!((c.seeds, c.songs), (2, 2));
+        let v = c.vocals.unwrap();
+        assert!((v.mean - 1.0).abs() < 1e-12 && (v.low - 1.0).abs() < 1e-12 && (v.high - 1.0).abs() < 1e-12, "{v:?}");
+        assert_eq!(v.cells, 4);
+        let a = c.accompaniment.unwrap();
+        assert!((a.mean + 0.5).abs() < 1e-12, "{a:?}");
+        let table = comparison_table(&[c]);
+        assert!(
+            table.contains("| student | teacher | 2 | 2 | +1.00 [+1.00, +1.00] * | -0.50 [-0.50, -0.50] * |"),
+            "{table}"
+        );
+    }
+
+    #[test]
+    fn a_difference_that_varies_gets_an_interval_around_its_mean() {
+        let base = run(&[("a", 0.0, 0.0), ("b", 0.0, 0.0), ("c", 0.0, 0.0), ("d", 0.0, 0.0)]);
+        let model = run(&[("a", 2.0, 1.0), ("b", -2.0, 1.0), ("c", 1.0, 1.0), ("d", -1.0, 1.0)]);
+        let c = compare(("m", &[&model]), ("b", &[&base])).unwrap();
+        let v = c.vocals.unwrap();
+        assert!(v.mean.abs() < 1e-12 && v.low < -0.5 && v.high > 0.5 && !v.is_significant(), "{v:?}");
+    }
+
+    #[test]
+    fn mismatched_runs_are_refused_in_words() {
+        let a = run(&[("a", 1.0, 1.0)]);
+        let b = run(&[("b", 1.0, 1.0)]);
+        let err = compare(("m", &[&a, &a]), ("b", &[&a])).unwrap_err().to_string();
+        assert!(err.contains("2 runs") && err.contains("baseline 1"), "{err}");
+        assert!(matches!(compare(("m", &[&a]), ("b", &[&b])), Err(CompareError::NoCommonSongs)));
+    }
+
+    #[test]
+    fn evaluation_files_are_read_and_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = dir.path().join("good.json");
+        let json = serde_json::json!({
+            "protocol": PROTOCOL,
+            "summary": {},
+            "tracks": [
+                { "track": "a", "sdr_vocals": 4.5, "sdr_accompaniment": null, "framewise": {} },
+            ],
+        });
+        std::fs::write(&good, json.to_string()).unwrap();
+        let scores = read_scores(&good).unwrap();
+        assert_eq!(scores.len(), 1);
+        assert_eq!((scores[0].track.as_str(), scores[0].sdr_vocals), ("a", 4.5));
+        assert!(scores[0].sdr_accompaniment.is_nan());
+
+        let other = dir.path().join("other.json");
+        std::fs::write(&other, json.to_string().replace("museval 0.4.1", "museval 0.3")).unwrap();
+        let err = read_scores(&other).unwrap_err().to_string();
+        assert!(err.contains("other.json") && err.contains("another protocol"), "{err}");
+
+        let broken = dir.path().join("broken.json");
+        std::fs::write(&broken, "{ \"tracks\": 3 }").unwrap();
+        let err = read_scores(&broken).unwrap_err().to_string();
+        assert!(err.contains("broken.json") && err.contains("not an `svs eval --json` result"), "{err}");
+
+        let err = read_scores(&dir.path().join("missing.json")).unwrap_err().to_string();
+        assert!(err.contains("missing.json"), "{err}");
+    }
+}
