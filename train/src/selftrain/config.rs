@@ -209,13 +209,28 @@ mod tests {
     use super::*;
     use std::path::Path;
 
+    /// Every file under configs/ is a valid configuration of the command its name says it is for
+    /// (`self-train-*`: `svs self-train`; `vad-*`: `svs train-vad`; the rest: `svs train`).
     #[test]
     fn the_shipped_configs_parse() {
+        use crate::training::config::TrainConfig;
+        use crate::vad::VadTrainConfig;
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs");
-        for name in ["self-train-paper.toml", "self-train-cpu-synthetic.toml"] {
-            let c = SelfTrainConfig::from_file(&root.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
-            assert!(c.filter.keep_top > 0.0);
+        let mut self_train = 0;
+        for entry in std::fs::read_dir(&root).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            let parsed = if name.starts_with("self-train-") {
+                self_train += 1;
+                SelfTrainConfig::from_file(&path).map(|c| assert!(c.filter.keep_top > 0.0))
+            } else if name.starts_with("vad-") {
+                VadTrainConfig::from_file(&path).map(drop)
+            } else {
+                TrainConfig::from_file(&path).map(drop)
+            };
+            parsed.unwrap_or_else(|e| panic!("{name}: {e}"));
         }
+        assert!(self_train >= 3, "configs/ has {self_train} self-train configs");
     }
 
     #[test]
