@@ -5,6 +5,7 @@ use std::process::Command;
 use svs_core::audio::{AudioBuffer, BitDepth, read_audio, wav_bytes};
 use svs_core::model::PoCoNetConfig;
 use svs_core::model_file::{ModelMetadata, save_separator};
+use svs_tests::weights_checksum;
 
 /// The `svs` binary built next to this test (cargo builds every workspace binary for tests).
 fn svs() -> Command {
@@ -347,6 +348,60 @@ fn compare_pairs_evaluations_song_by_song_and_seed_by_seed() {
 }
 
 /// The repository's `scripts/svs`, as the README tells a new user to run it.
+/// `svs train --seed N --output-dir D` override the configuration's seed and folder: the same
+/// seed in another folder repeats the run's weights exactly, another seed does not, and the
+/// configuration's own folder is left alone.
+#[test]
+fn train_seed_and_output_dir_override_the_configuration() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let corpus = root.join("corpus");
+    for song in 0..3 {
+        for stem in ["vocals", "drums", "bass", "other"] {
+            let dir = corpus.join(format!("train/song {song}"));
+            std::fs::create_dir_all(&dir).unwrap();
+            write(&dir.join(format!("{stem}.wav")), &tone(16_000, 3.0, 1));
+        }
+    }
+    let cache = root.join("cache");
+    let out = svs()
+        .args(["prepare", "--dataset", "musdb18hq", "--root"])
+        .arg(&corpus)
+        .arg("--out")
+        .arg(&cache)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "prepare: {}", String::from_utf8_lossy(&out.stderr));
+    let config = root.join("train.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[model]\npreset = \"small\"\nlevels = 1\nbase_channels = 4\nmax_channels = 8\n\
+             [data]\ntrain = [{{ cache = \"{cache}\" }}]\nvalidation = \"{cache}\"\nvalidation_splits = [\"train\"]\n\
+             validation_songs = 1\nvalidation_seconds = 2\n[augment]\nwindow_seconds = 1.0\n\
+             [training]\nbatch_size = 1\niterations = 2\nseed = 3\nvalidate_every = 2\ncheckpoint_every = 2\n\
+             output_dir = \"{out}\"\n",
+            cache = cache.display(),
+            out = root.join("from-config").display()
+        ),
+    )
+    .unwrap();
+    let train = |extra: &[&str]| {
+        let out = svs().arg("train").arg("--config").arg(&config).args(extra).output().unwrap();
+        assert!(out.status.success(), "train {extra:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    train(&[]);
+    let from_config = weights_checksum(&root.join("from-config/best.safetensors"));
+    let same = root.join("same-seed");
+    let other = root.join("other-seed");
+    train(&["--seed", "3", "--output-dir", same.to_str().unwrap()]);
+    train(&["--seed", "4", "--output-dir", other.to_str().unwrap()]);
+    assert_eq!(weights_checksum(&same.join("best.safetensors")), from_config, "the same seed trained differently");
+    assert_ne!(weights_checksum(&other.join("best.safetensors")), from_config, "--seed changed nothing");
+    let runs = std::fs::read_dir(root.join("from-config/checkpoints")).unwrap().count();
+    assert_eq!(runs, 2, "the overriding runs wrote into the configuration's folder (a checkpoint and LATEST expected)");
+}
+
 fn script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().join("scripts").join("svs")
 }

@@ -12,6 +12,7 @@ use std::time::Instant;
 use svs_core::audio::{AudioBuffer, BitDepth, wav_bytes};
 use svs_core::model::{PoCoNetConfig, VadConfig};
 use svs_core::model_file::{ModelKind, ModelMetadata, save_separator, save_vad};
+use svs_tests::weights_checksum;
 
 fn svs() -> Command {
     let exe = std::env::current_exe().unwrap();
@@ -182,18 +183,6 @@ fn prepare_label_and_filter_resume_after_sigkill_with_identical_outputs() {
     for (stage, count) in [("prepare", prepared), ("label", labeled), ("filter", filtered)] {
         assert!(count >= 3, "{stage}: only {count} of 5 kills landed while it ran");
     }
-}
-
-/// The weights' checksum in a model file's header (`svs_weights_sha256`: the kind, the
-/// configuration and every tensor, not the metadata, which names the run's own folder). Reading
-/// the file through `ModelFile::read` also checks that the checksum matches the tensors.
-fn weights_checksum(path: &Path) -> String {
-    let file = svs_core::ModelFile::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    assert!(file.has_checksum, "{} has no checksum", path.display());
-    let bytes = std::fs::read(path).unwrap();
-    let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
-    let header: serde_json::Value = serde_json::from_slice(&bytes[8..8 + n]).unwrap();
-    header["__metadata__"][svs_core::model_file::CHECKSUM_KEY].as_str().unwrap().to_owned()
 }
 
 /// The model files a training run leaves (relative to its output folder) with their weights'

@@ -1,4 +1,5 @@
-//! `svs train --config FILE [--resume | --init MODEL] [--backend cuda|wgpu|cpu] [--devices 0,1]`.
+//! `svs train --config FILE [--seed N] [--output-dir DIR] [--resume | --init MODEL]
+//! [--backend cuda|wgpu|cpu] [--devices 0,1]`.
 
 use crate::config_file::ConfigFile;
 use crate::training::{TrainConfig, TrainOptions, train};
@@ -23,10 +24,23 @@ pub struct TrainArgs {
     /// Comma-separated device indices; several train data-parallel.
     #[arg(long, value_delimiter = ',', default_value = "0")]
     pub devices: Vec<usize>,
+    /// Overrides `training.seed` (weights, data order, augmentation): repeats of one
+    /// configuration under several seeds.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Overrides `training.output_dir` (e.g. one folder per seed).
+    #[arg(long)]
+    pub output_dir: Option<PathBuf>,
 }
 
 pub fn run(args: TrainArgs) -> Result<()> {
-    let config = TrainConfig::from_file(&args.config)?;
+    let mut config = TrainConfig::from_file(&args.config)?;
+    if let Some(seed) = args.seed {
+        config.training.seed = seed;
+    }
+    if let Some(dir) = args.output_dir {
+        config.training.output_dir = dir;
+    }
     let options = TrainOptions {
         backend: args.backend,
         devices: args.devices,
