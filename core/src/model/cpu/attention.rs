@@ -96,7 +96,9 @@ impl Attention {
         }
     }
 
-    pub fn forward(&self, x: &Maps) -> (Maps, AttentionTape) {
+    /// `past`: how many frames each frame attends to, itself included (`usize::MAX`: all of its
+    /// past, as in training).
+    pub fn forward(&self, x: &Maps, past: usize) -> (Maps, AttentionTape) {
         let (c, a, kd) = (self.channels, self.attention_channels, self.key_dim);
         let (batch, frames, bins) = (x.batch, x.frames, x.bins);
         debug_assert_eq!(x.channels, c);
@@ -136,18 +138,20 @@ impl Attention {
             let k = View::new(&keys, b * frames * kd, [frames, kd], [kd, 1]);
             let w = &mut weights[b * frames * frames..][..frames * frames];
             matmul(w, 0, frames, false, q, k.t());
-            // Causal softmax: frame t weighs frames 0..=t.
+            // Causal softmax: frame t weighs frames t + 1 - past ..= t.
             for t in 0..frames {
                 let row = &mut w[t * frames..(t + 1) * frames];
-                let max = row[..=t].iter().fold(f32::NEG_INFINITY, |m, v| m.max(v / norm));
+                let first = (t + 1).saturating_sub(past);
+                let max = row[first..=t].iter().fold(f32::NEG_INFINITY, |m, v| m.max(v / norm));
                 let mut sum = 0.0f32;
-                for v in row[..=t].iter_mut() {
+                for v in row[first..=t].iter_mut() {
                     *v = (*v / norm - max).exp();
                     sum += *v;
                 }
-                for v in row[..=t].iter_mut() {
+                for v in row[first..=t].iter_mut() {
                     *v /= sum;
                 }
+                row[..first].fill(0.0);
                 row[t + 1..].fill(0.0);
             }
             let w = View::new(&weights, b * frames * frames, [frames, frames], [frames, 1]);

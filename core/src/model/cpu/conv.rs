@@ -12,6 +12,7 @@
 //! has its own slice of the weights.
 
 use super::gemm::{View, matmul};
+use super::kernels::rows_times;
 use super::maps::Maps;
 
 #[derive(Clone, Debug)]
@@ -82,6 +83,27 @@ impl Conv3x3 {
                 let windows = View::new(&input.data, (first + kt * width - 2 * width - 1) * n, [count, 3 * n], [n, 1]);
                 let accumulate = p > 0 || kt > 0;
                 matmul(&mut out.data, first * cout, cout, accumulate, windows, View::rows(tap, 3 * n, cout));
+            }
+        }
+    }
+
+    /// The streaming form of [`Self::forward`] (no allocation): every map holds one frame
+    /// (`frames == 1`, `batch == 1`) whose two border rows are the two frames before it (see
+    /// [`super::stream`]); writes the frame of `out` (without bias) and nothing else. The input
+    /// parts are `inputs` followed by `earlier` (a dense block's earlier layers).
+    pub fn forward_frame(&self, inputs: &[&Maps], earlier: &[Maps], out: &mut Maps) {
+        let cout = self.out_channels;
+        let (w, bins) = (out.width(), out.bins);
+        let first = out.pixel(0, 0, 0) * cout;
+        let parts = inputs.iter().copied().chain(earlier);
+        for (p, (input, taps)) in parts.zip(&self.forward_taps).enumerate() {
+            let n = input.channels;
+            debug_assert_eq!(n, self.parts[p]);
+            debug_assert_eq!((input.frames, input.batch), (1, 1));
+            for (kt, tap) in taps.iter().enumerate() {
+                // Output bin f reads row kt (frame kt - 2), pixels f .. f + 2 (bins f - 1 ..= f + 1).
+                let windows = &input.data[kt * w * n..];
+                rows_times(&mut out.data[first..], cout, windows, n, bins, 3 * n, tap, cout, p > 0 || kt > 0);
             }
         }
     }

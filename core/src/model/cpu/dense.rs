@@ -126,6 +126,23 @@ impl Dense {
         tape
     }
 
+    /// The streaming form of [`Self::forward`] for inference (no allocation): `outputs` holds
+    /// each layer's output map, one frame whose border rows are its two frames before (see
+    /// [`super::stream`]), already rolled on by one frame; their current frames are computed.
+    pub fn forward_frame(&self, inputs: &[&Maps], outputs: &mut [Maps]) {
+        for (i, layer) in self.layers.iter().enumerate() {
+            let (earlier, rest) = outputs.split_at_mut(i);
+            let out = &mut rest[0];
+            layer.conv.forward_frame(inputs, earlier, out);
+            let Norm::Folded { bias } = &layer.norm else { panic!("the streaming network is built for inference") };
+            for pixel in out.frame_mut(0, 0).chunks_exact_mut(self.channels) {
+                for (v, b) in pixel.iter_mut().zip(bias) {
+                    *v = (*v + b).max(0.0);
+                }
+            }
+        }
+    }
+
     pub fn zero_grads(&self) -> DenseGrads {
         DenseGrads {
             weight: self.layers.iter().map(|l| l.conv.zero_grads()).collect(),

@@ -25,8 +25,10 @@ mod attention;
 mod conv;
 mod dense;
 mod gemm;
+mod kernels;
 mod maps;
 mod pool;
+mod stream;
 pub mod train;
 
 use super::poconet::{MODEL_BINS, PoCoNet};
@@ -38,6 +40,7 @@ use dense::{Dense, DenseTape};
 use gemm::{View, matmul};
 use maps::Maps;
 use pool::{downsample, upsample};
+pub use stream::NetworkStream;
 
 /// The network on the CPU. Built from a [`PoCoNet`] (any device) for inference ([`Self::new`],
 /// batch norm folded) or training ([`Self::for_training`], batch statistics).
@@ -55,6 +58,15 @@ pub struct CpuPoCoNet {
     levels: usize,
     positional_dims: usize,
     training: bool,
+    /// Frames each frame attends to at full resolution, itself included (see [`level_past`]);
+    /// `usize::MAX` in training and by default.
+    attention_past: usize,
+}
+
+/// Frames a frame attends to at U-Net level `level` when it attends to `past` at full
+/// resolution: the same stretch of time, in that level's coarser frames.
+pub(crate) fn level_past(past: usize, level: usize) -> usize {
+    if past == usize::MAX { past } else { past.div_ceil(1 << level).max(1) }
 }
 
 /// Everything one forward pass computed that its backward pass needs (inference keeps only
@@ -113,7 +125,21 @@ impl CpuPoCoNet {
             levels: model.levels,
             positional_dims: model.positional_dims,
             training,
+            attention_past: usize::MAX,
         }
+    }
+
+    /// For inference with each frame's attention limited to its last `frames` frames (itself
+    /// included): what the streaming separator ([`NetworkStream`]) computes, frame for frame.
+    pub fn with_attention_past(mut self, frames: usize) -> Self {
+        assert!(frames > 0, "a frame attends at least to itself");
+        self.attention_past = frames;
+        self
+    }
+
+    /// U-Net levels below full resolution (frames are pooled `2^levels` to one at the bottom).
+    pub fn levels(&self) -> usize {
+        self.levels
     }
 
     /// The vocal mask of [`PoCoNet::masks`] (source 0) for one mixture.
@@ -150,21 +176,9 @@ impl CpuPoCoNet {
         let embedding = frequency_embedding(bins, k);
         for (b, mixture) in mixtures.iter().enumerate() {
             assert_eq!(mixture.len(), frames * n_bins * 2, "mixture is not [frames][513][2]");
-            let energy: f64 = mixture
-                .chunks_exact(n_bins * 2)
-                .flat_map(|frame| &frame[..bins * 2])
-                .map(|v| (*v as f64).powi(2))
-                .sum();
-            let rms = ((energy / (2 * frames * bins).max(1) as f64) as f32 + 1e-10).sqrt();
+            let rms = input_rms(mixture.chunks_exact(n_bins * 2));
             for t in 0..frames {
-                let source = &mixture[t * n_bins * 2..][..bins * 2];
-                for (f, pixel) in input.frame_mut(b, t).chunks_exact_mut(2 + k).enumerate() {
-                    pixel[0] = source[2 * f] / rms;
-                    pixel[1] = source[2 * f + 1] / rms;
-                    for (j, row) in embedding.iter().enumerate() {
-                        pixel[2 + j] = row[f];
-                    }
-                }
+                input_frame(input.frame_mut(b, t), &mixture[t * n_bins * 2..][..n_bins * 2], rms, &embedding);
             }
         }
         input
@@ -176,8 +190,8 @@ impl CpuPoCoNet {
         let mut tape = Tape::default();
         let keep = self.training;
         let mut h = input;
-        for (block, attention) in self.encoder.iter().zip(&self.encoder_attention) {
-            let (y, dense, att) = self.level(block, attention, &[&h]);
+        for (level, (block, attention)) in self.encoder.iter().zip(&self.encoder_attention).enumerate() {
+            let (y, dense, att) = self.level(level, block, attention, &[&h]);
             let next = downsample(&y);
             if keep {
                 tape.encoder_inputs.push(h);
@@ -186,7 +200,7 @@ impl CpuPoCoNet {
             tape.skips.push(y);
             h = next;
         }
-        let (y, dense, att) = self.level(&self.bottleneck, &self.bottleneck_attention, &[&h]);
+        let (y, dense, att) = self.level(self.levels, &self.bottleneck, &self.bottleneck_attention, &[&h]);
         if keep {
             tape.bottleneck_input = Some(h);
             tape.bottleneck = Some((dense, att));
@@ -194,10 +208,10 @@ impl CpuPoCoNet {
         h = y;
         let mut skips: Vec<&Maps> = tape.skips.iter().collect();
         let mut decoded = Vec::new();
-        for (block, attention) in self.decoder.iter().zip(&self.decoder_attention) {
+        for (d, (block, attention)) in self.decoder.iter().zip(&self.decoder_attention).enumerate() {
             let skip = skips.pop().expect("one skip per level");
             let up = upsample(&h);
-            let (y, dense, att) = self.level(block, attention, &[&up, skip]);
+            let (y, dense, att) = self.level(self.levels - 1 - d, block, attention, &[&up, skip]);
             if keep {
                 decoded.push((up, dense, att));
             }
@@ -229,13 +243,45 @@ impl CpuPoCoNet {
     }
 
     /// One dense block and its attention; inference drops the block's intermediate outputs.
-    fn level(&self, block: &Dense, attention: &Attention, inputs: &[&Maps]) -> (Maps, DenseTape, AttentionTape) {
+    fn level(
+        &self,
+        level: usize,
+        block: &Dense,
+        attention: &Attention,
+        inputs: &[&Maps],
+    ) -> (Maps, DenseTape, AttentionTape) {
         let mut dense = block.forward(inputs);
-        let (y, att) = attention.forward(dense.outputs.last().expect("a dense block has layers"));
+        let past = level_past(self.attention_past, level);
+        let (y, att) = attention.forward(dense.outputs.last().expect("a dense block has layers"), past);
         if !self.training {
             dense.outputs.clear();
         }
         (y, dense, att)
+    }
+}
+
+/// The level the network's input is scaled by: the RMS of the real and imaginary parts of
+/// `frames` (each a model STFT frame `[513][2]`; the Nyquist bin, which the network does not
+/// see, left out), so the masks do not depend on the song's loudness.
+pub(crate) fn input_rms<'a>(frames: impl Iterator<Item = &'a [f32]>) -> f32 {
+    let (mut energy, mut count) = (0.0f64, 0usize);
+    for frame in frames {
+        energy += frame[..MODEL_BINS * 2].iter().map(|v| (*v as f64).powi(2)).sum::<f64>();
+        count += MODEL_BINS * 2;
+    }
+    ((energy / count.max(1) as f64) as f32 + 1e-10).sqrt()
+}
+
+/// One frame of the network's input (`pixels`: `[512][2 + k]`) from a model STFT frame
+/// (`[513][2]`): real and imaginary parts divided by `rms`, then the positional embedding.
+pub(crate) fn input_frame(pixels: &mut [f32], frame: &[f32], rms: f32, embedding: &[Vec<f32>]) {
+    let channels = 2 + embedding.len();
+    for (f, pixel) in pixels.chunks_exact_mut(channels).enumerate() {
+        pixel[0] = frame[2 * f] / rms;
+        pixel[1] = frame[2 * f + 1] / rms;
+        for (j, row) in embedding.iter().enumerate() {
+            pixel[2 + j] = row[f];
+        }
     }
 }
 
@@ -274,7 +320,7 @@ mod tests {
         }
     }
 
-    fn random_model(config: PoCoNetConfig, device: &Device) -> PoCoNet {
+    pub(super) fn random_model(config: PoCoNetConfig, device: &Device) -> PoCoNet {
         let mut model = config.init(device);
         for block in model.encoder.iter_mut().chain(model.decoder.iter_mut()) {
             randomise_norms(block, device);
