@@ -12,12 +12,14 @@ pub mod audio;
 pub mod default_model;
 pub mod device;
 pub mod dsp;
+pub mod live;
 pub mod model;
 pub mod model_file;
 pub mod separator;
 
 pub use audio::AudioBuffer;
 pub use device::BackendKind;
+pub use live::{LiveConfig, LiveSeparator};
 pub use model::{PoCoNet, PoCoNetConfig, Preset};
 pub use model_file::{ModelFile, ModelFileError, ModelMetadata};
 pub use separator::{LoadSeparatorError, SeparationError, Separator, SeparatorConfig, Stems};

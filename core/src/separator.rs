@@ -321,7 +321,7 @@ fn mask_spectrogram(data: burn::tensor::TensorData, n_frames: usize) -> Result<S
 
 /// FFT size for a channel at `rate`: the model's 64 ms frame, rounded to a multiple of 4 so the
 /// hop (a quarter) is whole.
-fn channel_n_fft(rate: u32) -> usize {
+pub(crate) fn channel_n_fft(rate: u32) -> usize {
     let hop = ((HOP as f64 * rate as f64 / MODEL_SAMPLE_RATE as f64).round() as usize).max(2);
     4 * hop
 }
@@ -476,31 +476,39 @@ fn crossfade(previous: &[f32], current: &mut [f32]) {
 /// the model's band.
 fn interpolate_mask(mask16: &Spectrogram, n_frames: usize, stft: &Stft, rate: u32) -> Spectrogram {
     let n_bins = stft.n_bins();
-    let top_bin = N_FFT / 2 - 1; // 511: the Nyquist bin carries no estimate
-    let band_start = top_bin + 1 - N_FFT / 16; // the top kHz: bins 448..=511
     let frame_scale = stft.hop() as f64 * MODEL_SAMPLE_RATE as f64 / (rate as f64 * HOP as f64);
-    let bin_scale = rate as f64 / stft.n_fft() as f64 * N_FFT as f64 / MODEL_SAMPLE_RATE as f64;
     let last_frame = mask16.n_frames.saturating_sub(1);
-    let mut bins = Vec::with_capacity(n_frames * n_bins);
+    let mut bins = vec![Complex32::new(0.0, 0.0); n_frames * n_bins];
     let mut row = vec![Complex32::new(0.0, 0.0); mask16.n_bins];
-    for t in 0..n_frames {
+    for (t, out) in bins.chunks_exact_mut(n_bins).enumerate() {
         let p = (t as f64 * frame_scale).min(last_frame as f64);
         let (t0, t1, wt) = (p.floor() as usize, (p.ceil() as usize).min(last_frame), (p - p.floor()) as f32);
         for (b, r) in row.iter_mut().enumerate() {
             *r = mask16.frame(t0)[b] * (1.0 - wt) + mask16.frame(t1)[b] * wt;
         }
-        let high: Complex32 = row[band_start..=top_bin].iter().sum::<Complex32>() / (top_bin + 1 - band_start) as f32;
-        for b in 0..n_bins {
-            let q = b as f64 * bin_scale;
-            if q > top_bin as f64 {
-                bins.push(high);
-            } else {
-                let (b0, b1, wb) = (q.floor() as usize, (q.ceil() as usize).min(top_bin), (q - q.floor()) as f32);
-                bins.push(row[b0] * (1.0 - wb) + row[b1] * wb);
-            }
-        }
+        mask_frame_onto(&row, out, stft.n_fft(), rate);
     }
     Spectrogram { n_frames, n_bins, bins }
+}
+
+/// One frame of a 16 kHz-grid mask (`row`, the model's 513 bins) onto the bins of a channel
+/// STFT of `n_fft` at `rate` (`out`): linear in frequency (bin centres in Hz), with the mean of
+/// the top kilohertz above the model's band. Allocates nothing (the live separator's audio
+/// thread runs it).
+pub(crate) fn mask_frame_onto(row: &[Complex32], out: &mut [Complex32], n_fft: usize, rate: u32) {
+    let top_bin = N_FFT / 2 - 1; // 511: the Nyquist bin carries no estimate
+    let band_start = top_bin + 1 - N_FFT / 16; // the top kHz: bins 448..=511
+    let bin_scale = rate as f64 / n_fft as f64 * N_FFT as f64 / MODEL_SAMPLE_RATE as f64;
+    let high: Complex32 = row[band_start..=top_bin].iter().sum::<Complex32>() / (top_bin + 1 - band_start) as f32;
+    for (b, m) in out.iter_mut().enumerate() {
+        let q = b as f64 * bin_scale;
+        *m = if q > top_bin as f64 {
+            high
+        } else {
+            let (b0, b1, wb) = (q.floor() as usize, (q.ceil() as usize).min(top_bin), (q - q.floor()) as f32);
+            row[b0] * (1.0 - wb) + row[b1] * wb
+        };
+    }
 }
 
 #[cfg(test)]

@@ -93,17 +93,33 @@ pub fn resample_to_len(signal: &[f32], out_len: usize) -> Vec<f32> {
 
 /// Runs `padded` through a sinc resampler as one chunk; returns rubato's delay and its output.
 fn sinc_resample(padded: &[f32], ratio: f64) -> Option<(usize, Vec<f32>)> {
-    let params = SincInterpolationParameters {
+    let mut resampler = SincFixedIn::<f32>::new(ratio, 1.0, sinc_parameters(), padded.len(), 1).ok()?;
+    let delay = resampler.output_delay();
+    let mut out = resampler.process(&[padded], None).ok()?;
+    Some((delay, out.swap_remove(0)))
+}
+
+fn sinc_parameters() -> SincInterpolationParameters {
+    SincInterpolationParameters {
         sinc_len: SINC_LEN,
         f_cutoff: calculate_cutoff(SINC_LEN, SINC_WINDOW),
         oversampling_factor: 256,
         interpolation: SincInterpolationType::Linear,
         window: SINC_WINDOW,
-    };
-    let mut resampler = SincFixedIn::<f32>::new(ratio, 1.0, params, padded.len(), 1).ok()?;
-    let delay = resampler.output_delay();
-    let mut out = resampler.process(&[padded], None).ok()?;
-    Some((delay, out.swap_remove(0)))
+    }
+}
+
+/// A mono sinc resampler from `from` to `to` Hz for a stream fed `chunk` samples at a time (the
+/// live separator), with [`resample_to_len`]'s filter. Its `process_into_buffer` allocates
+/// nothing; its delay (`output_delay()`, in output samples) is the caller's to remove.
+pub fn streaming_resampler(from: u32, to: u32, chunk: usize) -> Result<SincFixedIn<f32>, ResampleError> {
+    for rate in [from, to] {
+        if rate == 0 || rate > 768_000 {
+            return Err(ResampleError::Rate(rate));
+        }
+    }
+    SincFixedIn::<f32>::new(to as f64 / from as f64, 1.0, sinc_parameters(), chunk, 1)
+        .map_err(|e| ResampleError::Rubato(e.to_string()))
 }
 
 fn linear_resample(signal: &[f32], out_len: usize) -> Vec<f32> {

@@ -37,6 +37,15 @@ impl Spectrogram {
     }
 }
 
+/// The buffers [`Stft`]'s one-frame transforms work in.
+pub struct FrameBuffers {
+    time: Vec<f32>,
+    /// The spectrum [`Stft::frame_forward`] writes and [`Stft::frame_inverse`] reads.
+    pub spectrum: Vec<Complex32>,
+    forward_scratch: Vec<Complex32>,
+    inverse_scratch: Vec<Complex32>,
+}
+
 /// Planned forward and inverse real FFTs with a Hann window.
 #[derive(Clone)]
 pub struct Stft {
@@ -90,16 +99,11 @@ impl Stft {
         let padded = reflect_pad(signal, half);
         let n_frames = self.n_frames(signal.len());
         let n_bins = self.n_bins();
-        let mut bins = vec![Complex32::new(0.0, 0.0); n_frames * n_bins];
-        let mut frame = self.forward.make_input_vec();
-        let mut scratch = self.forward.make_scratch_vec();
+        let mut bins = Vec::with_capacity(n_frames * n_bins);
+        let mut buffers = self.frame_buffers();
         for t in 0..n_frames {
             let start = t * self.hop;
-            for (i, x) in frame.iter_mut().enumerate() {
-                *x = padded.get(start + i).copied().unwrap_or(0.0) * self.window[i];
-            }
-            let out = &mut bins[t * n_bins..(t + 1) * n_bins];
-            self.forward.process_with_scratch(&mut frame, out, &mut scratch).expect("buffer sizes come from the plan");
+            bins.extend_from_slice(self.frame_forward(&padded[start..start + self.n_fft], &mut buffers));
         }
         Spectrogram { n_frames, n_bins, bins }
     }
@@ -112,22 +116,13 @@ impl Stft {
         let total = self.n_fft + spec.n_frames.saturating_sub(1) * self.hop;
         let mut output = vec![0.0f32; total];
         let mut norm = vec![0.0f32; total];
-        let mut buf = self.inverse.make_input_vec();
-        let mut frame = self.inverse.make_output_vec();
-        let mut scratch = self.inverse.make_scratch_vec();
-        let scale = 1.0 / self.n_fft as f32;
+        let mut buffers = self.frame_buffers();
         for t in 0..spec.n_frames {
-            buf.copy_from_slice(spec.frame(t));
-            // A real signal's DC and Nyquist bins are real; realfft rejects anything else.
-            buf[0].im = 0.0;
-            let last = buf.len() - 1;
-            buf[last].im = 0.0;
-            self.inverse
-                .process_with_scratch(&mut buf, &mut frame, &mut scratch)
-                .expect("buffer sizes come from the plan");
+            buffers.spectrum.copy_from_slice(spec.frame(t));
+            let frame = self.frame_inverse(&mut buffers);
             let start = t * self.hop;
             for i in 0..self.n_fft {
-                output[start + i] += frame[i] * scale * self.window[i];
+                output[start + i] += frame[i];
                 norm[start + i] += self.window[i] * self.window[i];
             }
         }
@@ -137,6 +132,55 @@ impl Stft {
                 if j < total && norm[j] > 1e-8 { output[j] / norm[j] } else { 0.0 }
             })
             .collect()
+    }
+
+    /// Buffers for [`Self::frame_forward`] and [`Self::frame_inverse`], which then allocate
+    /// nothing (the live separator runs them on an audio thread).
+    pub fn frame_buffers(&self) -> FrameBuffers {
+        FrameBuffers {
+            time: self.forward.make_input_vec(),
+            spectrum: self.forward.make_output_vec(),
+            forward_scratch: self.forward.make_scratch_vec(),
+            inverse_scratch: self.inverse.make_scratch_vec(),
+        }
+    }
+
+    /// The spectrum of one frame of `n_fft` samples (windowed here), in `buffers.spectrum`.
+    pub fn frame_forward<'a>(&self, samples: &[f32], buffers: &'a mut FrameBuffers) -> &'a mut [Complex32] {
+        for ((x, s), w) in buffers.time.iter_mut().zip(samples).zip(&self.window) {
+            *x = s * w;
+        }
+        self.forward
+            .process_with_scratch(&mut buffers.time, &mut buffers.spectrum, &mut buffers.forward_scratch)
+            .expect("buffer sizes come from the plan");
+        &mut buffers.spectrum
+    }
+
+    /// One frame's share of [`Self::inverse`]'s overlap-add: the inverse FFT of
+    /// `buffers.spectrum` (consumed), scaled by `1 / n_fft` and windowed. Dividing the sum of
+    /// these by the summed squared window ([`Self::summed_squared_window`]) inverts the STFT.
+    pub fn frame_inverse<'a>(&self, buffers: &'a mut FrameBuffers) -> &'a [f32] {
+        // A real signal's DC and Nyquist bins are real; realfft rejects anything else.
+        let last = buffers.spectrum.len() - 1;
+        buffers.spectrum[0].im = 0.0;
+        buffers.spectrum[last].im = 0.0;
+        self.inverse
+            .process_with_scratch(&mut buffers.spectrum, &mut buffers.time, &mut buffers.inverse_scratch)
+            .expect("buffer sizes come from the plan");
+        let scale = 1.0 / self.n_fft as f32;
+        for (x, w) in buffers.time.iter_mut().zip(&self.window) {
+            *x *= scale * w;
+        }
+        &buffers.time
+    }
+
+    /// The squared windows of all frames overlapping sample `i` of the padded signal, summed,
+    /// away from the signal's ends (the same for every `i` when the hop divides `n_fft`).
+    pub fn summed_squared_window(&self, i: usize) -> f32 {
+        (0..self.n_fft)
+            .filter(|k| (i + self.n_fft - k).is_multiple_of(self.hop))
+            .map(|k| self.window[k] * self.window[k])
+            .sum()
     }
 
     /// The adjoint of [`Stft::forward`] for a signal of `len` samples: the gradient with

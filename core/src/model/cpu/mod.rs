@@ -266,10 +266,21 @@ impl CpuPoCoNet {
 pub(crate) fn input_rms<'a>(frames: impl Iterator<Item = &'a [f32]>) -> f32 {
     let (mut energy, mut count) = (0.0f64, 0usize);
     for frame in frames {
-        energy += frame[..MODEL_BINS * 2].iter().map(|v| (*v as f64).powi(2)).sum::<f64>();
-        count += MODEL_BINS * 2;
+        energy += frame_energy(frame);
+        count += 1;
     }
-    ((energy / count.max(1) as f64) as f32 + 1e-10).sqrt()
+    rms_of(energy, count)
+}
+
+/// The energy of one model STFT frame `[513][2]` that [`input_rms`] counts (the Nyquist bin
+/// left out).
+pub fn frame_energy(frame: &[f32]) -> f64 {
+    frame[..MODEL_BINS * 2].iter().map(|v| (*v as f64).powi(2)).sum()
+}
+
+/// [`input_rms`] of `frames` frames whose [`frame_energy`] adds up to `energy`.
+pub fn rms_of(energy: f64, frames: usize) -> f32 {
+    ((energy / (frames * MODEL_BINS * 2).max(1) as f64) as f32 + 1e-10).sqrt()
 }
 
 /// One frame of the network's input (`pixels`: `[512][2 + k]`) from a model STFT frame

@@ -96,6 +96,20 @@ impl NetworkStream {
         }
     }
 
+    /// Back to the state before the first frame (silence before it), allocating nothing.
+    pub fn reset(&mut self) {
+        let maps = self.inputs.iter_mut().chain(&mut self.skips).chain(&mut self.ups);
+        let layers = self.encoder_layers.iter_mut().chain(&mut self.decoder_layers).flatten();
+        for map in maps.chain(layers) {
+            map.data.fill(0.0);
+        }
+        for ring in self.encoder_attention.iter_mut().chain(&mut self.decoder_attention) {
+            (ring.filled, ring.next) = (0, 0);
+        }
+        self.latest.iter_mut().for_each(|v| v.fill(0.0));
+        self.frame = 0;
+    }
+
     /// Frames pushed so far.
     pub fn frames(&self) -> u64 {
         self.frame

@@ -1,0 +1,509 @@
+//! Live separation with a fixed latency under 100 ms: every input sample in, one sample of each
+//! stem out, [`LiveSeparator::latency`] samples later.
+//!
+//! The same path as the windowed [`crate::Separator`], one frame at a time:
+//! - the input's mono mix is resampled to 16 kHz (rubato's sinc resampler, fed
+//!   [`RESAMPLER_CHUNK`] samples at a time) and cut into the model's STFT frames (1024 samples,
+//!   hop 256; before the stream's start is silence, where the windowed path reflects);
+//! - each frame runs the network once ([`NetworkStream`]: per-layer state, attention over the
+//!   last [`LiveConfig::attention_seconds`]), scaled by the RMS of that same past (the windowed
+//!   path scales by its window's RMS: this is the live mode's one approximation of the input the
+//!   model was trained on);
+//! - each channel's own STFT at the input rate (64 ms frames, hop a quarter) gets the mask of
+//!   the model frame nearest in time (at 44.1 kHz the channel hop of 706 samples is not a whole
+//!   number of model hops, so "nearest" moves by up to half a model hop; at 16 and 48 kHz the
+//!   frames coincide), interpolated in frequency as the windowed path does, and is resynthesised
+//!   by overlap-add;
+//! - the accompaniment is the delayed input minus the vocals, so the stems re-sum to the input.
+//!
+//! The latency is the channel STFT's frame (a sample is final once every frame overlapping it
+//! is done) plus what the model frame may wait for (the resampler's delay and chunk, half a model
+//! hop when the frames do not coincide) plus four samples for rounding; a sample that is not final
+//! in time would come out as silence in the vocals, which the tests check never happens.
+//!
+//! Everything is allocated in [`LiveSeparator::new`]; [`LiveSeparator::process`] allocates
+//! nothing and costs the same at any point of a song (a plugin's audio thread runs it).
+
+use crate::dsp::resample::streaming_resampler;
+use crate::dsp::stft::{FrameBuffers, Stft};
+use crate::model::PoCoNet;
+use crate::model::cpu::{CpuPoCoNet, NetworkStream, frame_energy, rms_of};
+use crate::separator::{MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, SeparationError, channel_n_fft, mask_frame_onto};
+use crate::{HOP, MODEL_SAMPLE_RATE, N_FFT};
+use realfft::num_complex::Complex32;
+use rubato::{Resampler, SincFixedIn};
+
+/// Input samples the resampler takes at a time (they add to the latency).
+pub const RESAMPLER_CHUNK: usize = 64;
+/// Model masks kept for the channel frames that still need them.
+const MASK_RING: usize = 8;
+/// Bins of the model's STFT.
+const MODEL_STFT_BINS: usize = N_FFT / 2 + 1;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct LiveConfig {
+    /// Seconds of past the attention sees, and the input level is measured over: the model's
+    /// training window (2 s for the embedded default and the shipped configs).
+    pub attention_seconds: f32,
+}
+
+impl Default for LiveConfig {
+    fn default() -> Self {
+        Self { attention_seconds: 2.0 }
+    }
+}
+
+/// A streaming separator for one sample rate and channel count.
+pub struct LiveSeparator {
+    net: CpuPoCoNet,
+    stream: NetworkStream,
+    rate: u32,
+    channels: usize,
+    latency: usize,
+    /// Input samples received.
+    received: u64,
+    /// Per channel, the last `ring_len` input samples (the channel frames read them, and the
+    /// accompaniment is the delayed input).
+    history: Vec<Vec<f32>>,
+    ring_len: usize,
+    /// None at 16 kHz.
+    resampler: Option<SincFixedIn<f32>>,
+    chunk: Vec<f32>,
+    chunk_len: usize,
+    resampled: Vec<Vec<f32>>,
+    /// Resampler output still to drop (its delay), so 16 kHz sample 0 is input sample 0.
+    skip16: usize,
+    /// The last `N_FFT` samples at 16 kHz, and how many there have been.
+    model_ring: Vec<f32>,
+    count16: u64,
+    model_stft: Stft,
+    model_buffers: FrameBuffers,
+    model_samples: Vec<f32>,
+    /// The model frame `[513][2]` and its mask.
+    model_frame: Vec<f32>,
+    model_mask: Vec<f32>,
+    /// The energies of the last frames (over the attention's past), a ring.
+    energies: Vec<f64>,
+    energies_filled: usize,
+    /// The latest model masks `[MASK_RING][513]` and which frame each slot holds.
+    masks: Vec<Complex32>,
+    mask_frames: [Option<u64>; MASK_RING],
+    latest_mask: Option<u64>,
+    channel_stft: Stft,
+    channel_buffers: FrameBuffers,
+    channel_samples: Vec<f32>,
+    channel_mask: Vec<Complex32>,
+    hop: usize,
+    window_norm: f32,
+    /// The next channel frame to compute.
+    next_frame: u64,
+    /// Per channel, the vocals' overlap-add (`ring_len` samples, a ring); samples below
+    /// `final_count` are complete.
+    ola: Vec<Vec<f32>>,
+    final_count: u64,
+    /// Output samples whose vocals were not complete in time (always 0; tested).
+    late: u64,
+}
+
+impl LiveSeparator {
+    pub fn new(model: &PoCoNet, rate: u32, channels: usize, config: &LiveConfig) -> Result<Self, SeparationError> {
+        if !(MIN_SAMPLE_RATE..=MAX_SAMPLE_RATE).contains(&rate) {
+            return Err(SeparationError::SampleRate(rate));
+        }
+        if channels == 0 {
+            return Err(SeparationError::NoChannels);
+        }
+        if !(config.attention_seconds.is_finite() && config.attention_seconds > 0.0 && config.attention_seconds <= 60.0)
+        {
+            return Err(SeparationError::Config(format!(
+                "attention_seconds must be in (0, 60], got {}",
+                config.attention_seconds
+            )));
+        }
+        let past = ((config.attention_seconds as f64 * MODEL_SAMPLE_RATE as f64 / HOP as f64).round() as usize).max(1);
+        let net = CpuPoCoNet::new(model);
+        let stream = NetworkStream::new(&net, past);
+        let resampler = (rate != MODEL_SAMPLE_RATE)
+            .then(|| streaming_resampler(rate, MODEL_SAMPLE_RATE, RESAMPLER_CHUNK))
+            .transpose()?;
+        let n_fft = channel_n_fft(rate);
+        let hop = n_fft / 4;
+        let frames_coincide = (hop as u64 * MODEL_SAMPLE_RATE as u64).is_multiple_of(HOP as u64 * rate as u64);
+        let rounding = if frames_coincide { 0 } else { (HOP / 2 * rate as usize).div_ceil(MODEL_SAMPLE_RATE as usize) };
+        let skip16 = resampler.as_ref().map_or(0, |r| r.output_delay());
+        let resampler_wait = match &resampler {
+            Some(_) => (skip16 * rate as usize).div_ceil(MODEL_SAMPLE_RATE as usize) + RESAMPLER_CHUNK,
+            None => 0,
+        };
+        let latency = n_fft + rounding + resampler_wait + 4;
+        let ring_len = n_fft + latency + hop;
+        let model_stft = Stft::new(N_FFT, HOP);
+        let channel_stft = Stft::new(n_fft, hop);
+        Ok(Self {
+            stream,
+            net,
+            rate,
+            channels,
+            latency,
+            received: 0,
+            history: vec![vec![0.0; ring_len]; channels],
+            ring_len,
+            resampled: resampler.as_ref().map_or_else(Vec::new, |r| r.output_buffer_allocate(true)),
+            resampler,
+            chunk: vec![0.0; RESAMPLER_CHUNK],
+            chunk_len: 0,
+            skip16,
+            model_ring: vec![0.0; N_FFT],
+            count16: 0,
+            model_buffers: model_stft.frame_buffers(),
+            model_stft,
+            model_samples: vec![0.0; N_FFT],
+            model_frame: vec![0.0; MODEL_STFT_BINS * 2],
+            model_mask: vec![0.0; MODEL_STFT_BINS * 2],
+            energies: vec![0.0; past],
+            energies_filled: 0,
+            masks: vec![Complex32::new(0.0, 0.0); MASK_RING * MODEL_STFT_BINS],
+            mask_frames: [None; MASK_RING],
+            latest_mask: None,
+            channel_buffers: channel_stft.frame_buffers(),
+            window_norm: channel_stft.summed_squared_window(0),
+            channel_samples: vec![0.0; n_fft],
+            channel_mask: vec![Complex32::new(0.0, 0.0); channel_stft.n_bins()],
+            channel_stft,
+            hop,
+            next_frame: 0,
+            ola: vec![vec![0.0; ring_len]; channels],
+            final_count: 0,
+            late: 0,
+        })
+    }
+
+    /// Samples from an input sample to the stems' sample made from it (what a plugin reports to
+    /// its host).
+    pub fn latency(&self) -> usize {
+        self.latency
+    }
+
+    /// [`Self::latency`] in seconds.
+    pub fn latency_seconds(&self) -> f64 {
+        self.latency as f64 / self.rate as f64
+    }
+
+    pub fn sample_rate(&self) -> u32 {
+        self.rate
+    }
+
+    pub fn channels(&self) -> usize {
+        self.channels
+    }
+
+    /// Output samples whose vocals were not complete in time (came out as silence): 0 unless the
+    /// latency were computed wrong.
+    pub fn late_samples(&self) -> u64 {
+        self.late
+    }
+
+    /// Back to the state before the first sample (a host's transport restarting), allocating
+    /// nothing.
+    pub fn reset(&mut self) {
+        self.stream.reset();
+        if let Some(r) = &mut self.resampler {
+            r.reset();
+        }
+        for v in self.history.iter_mut().chain(&mut self.ola) {
+            v.fill(0.0);
+        }
+        self.model_ring.fill(0.0);
+        (self.received, self.count16, self.chunk_len, self.energies_filled) = (0, 0, 0, 0);
+        self.skip16 = self.resampler.as_ref().map_or(0, |r| r.output_delay());
+        (self.mask_frames, self.latest_mask) = ([None; MASK_RING], None);
+        (self.next_frame, self.final_count, self.late) = (0, 0, 0);
+    }
+
+    /// Separates one block: `input`, `vocals` and `accompaniment` hold one slice per channel, all
+    /// of one length. The stems lag the input by [`Self::latency`] samples (silence before).
+    pub fn process(
+        &mut self,
+        input: &[&[f32]],
+        vocals: &mut [&mut [f32]],
+        accompaniment: &mut [&mut [f32]],
+    ) -> Result<(), SeparationError> {
+        for got in [input.len(), vocals.len(), accompaniment.len()] {
+            if got != self.channels {
+                return Err(SeparationError::Channels { expected: self.channels, got });
+            }
+        }
+        let n = input[0].len();
+        let lengths = input.iter().map(|c| c.len()).chain(vocals.iter().map(|c| c.len()));
+        if lengths.chain(accompaniment.iter().map(|c| c.len())).any(|len| len != n) {
+            return Err(SeparationError::Config("input and stem blocks differ in length".into()));
+        }
+        for s in 0..n {
+            self.take_sample(|c| input[c][s]);
+            let out = self.received as i64 - 1 - self.latency as i64;
+            let done = out >= 0 && (out as u64) < self.final_count;
+            if out >= 0 && !done {
+                self.late += 1;
+            }
+            for c in 0..self.channels {
+                let (v, a) = if out < 0 {
+                    (0.0, 0.0)
+                } else {
+                    let at = (out as u64 % self.ring_len as u64) as usize;
+                    let x = self.history[c][at];
+                    let v = if done { std::mem::take(&mut self.ola[c][at]) } else { 0.0 };
+                    (v, x - v)
+                };
+                vocals[c][s] = v;
+                accompaniment[c][s] = a;
+            }
+        }
+        Ok(())
+    }
+
+    /// One input sample per channel (`sample(c)`): stored, mixed down, resampled, and every
+    /// model and channel frame it completes computed.
+    fn take_sample(&mut self, sample: impl Fn(usize) -> f32) {
+        let at = (self.received % self.ring_len as u64) as usize;
+        let mut mono = 0.0;
+        for (c, history) in self.history.iter_mut().enumerate() {
+            // A NaN would stay in the network's state for good: it is taken as silence.
+            let x = Some(sample(c)).filter(|x| x.is_finite()).unwrap_or(0.0);
+            history[at] = x;
+            mono += x;
+        }
+        mono /= self.channels as f32;
+        self.received += 1;
+        match &mut self.resampler {
+            None => self.push16(mono),
+            Some(resampler) => {
+                self.chunk[self.chunk_len] = mono;
+                self.chunk_len += 1;
+                if self.chunk_len == RESAMPLER_CHUNK {
+                    self.chunk_len = 0;
+                    let (_, written) = resampler
+                        .process_into_buffer(&[&self.chunk[..]], &mut self.resampled, None)
+                        .expect("the buffers were sized by the resampler");
+                    for i in 0..written {
+                        let y = self.resampled[0][i];
+                        if self.skip16 > 0 {
+                            self.skip16 -= 1;
+                        } else {
+                            self.push16(y);
+                        }
+                    }
+                }
+            }
+        }
+        while self.channel_frame_ready() {
+            self.channel_frame();
+        }
+    }
+
+    /// One 16 kHz sample; runs the network when it completes a model frame.
+    fn push16(&mut self, y: f32) {
+        self.model_ring[(self.count16 % N_FFT as u64) as usize] = y;
+        self.count16 += 1;
+        let half = (N_FFT / 2) as u64;
+        if self.count16 >= half && (self.count16 - half).is_multiple_of(HOP as u64) {
+            self.model_frame_done((self.count16 - half) / HOP as u64);
+        }
+    }
+
+    /// Model frame `j` (16 kHz samples 256 j - 512 .. 256 j + 512, the last N_FFT) is complete:
+    /// its mask through the network.
+    fn model_frame_done(&mut self, j: u64) {
+        let first = self.count16 as i64 - N_FFT as i64;
+        for (k, x) in self.model_samples.iter_mut().enumerate() {
+            let i = first + k as i64;
+            *x = if i < 0 { 0.0 } else { self.model_ring[(i as u64 % N_FFT as u64) as usize] };
+        }
+        let spectrum = self.model_stft.frame_forward(&self.model_samples, &mut self.model_buffers);
+        for (dst, z) in self.model_frame.chunks_exact_mut(2).zip(spectrum.iter()) {
+            dst.copy_from_slice(&[z.re, z.im]);
+        }
+        let past = self.energies.len();
+        self.energies[(j % past as u64) as usize] = frame_energy(&self.model_frame);
+        self.energies_filled = (self.energies_filled + 1).min(past);
+        let rms = rms_of(self.energies[..self.energies_filled].iter().sum(), self.energies_filled);
+        self.stream.push(&self.net, &self.model_frame, rms, &mut self.model_mask);
+        let slot = (j % MASK_RING as u64) as usize;
+        for (m, v) in
+            self.masks[slot * MODEL_STFT_BINS..][..MODEL_STFT_BINS].iter_mut().zip(self.model_mask.chunks_exact(2))
+        {
+            *m = Complex32::new(v[0], v[1]);
+        }
+        self.mask_frames[slot] = Some(j);
+        self.latest_mask = Some(j);
+    }
+
+    /// The model frame whose centre is nearest channel frame `i`'s.
+    fn model_frame_of(&self, i: u64) -> u64 {
+        let (rate, model_hop) = (self.rate as u64, HOP as u64);
+        (2 * i * self.hop as u64 * MODEL_SAMPLE_RATE as u64 + rate * model_hop) / (2 * rate * model_hop)
+    }
+
+    fn channel_frame_ready(&self) -> bool {
+        let i = self.next_frame;
+        self.received >= (i + 2) * self.hop as u64 && self.latest_mask.is_some_and(|j| j >= self.model_frame_of(i))
+    }
+
+    /// Channel frame `next_frame` (input samples hop * (i - 2) .. hop * (i + 2)): masked and
+    /// overlap-added into the vocals.
+    fn channel_frame(&mut self) {
+        let i = self.next_frame;
+        let j = self.model_frame_of(i);
+        let slot = (j % MASK_RING as u64) as usize;
+        debug_assert_eq!(self.mask_frames[slot], Some(j), "channel frame {i} lost its model frame");
+        let row = &self.masks[slot * MODEL_STFT_BINS..][..MODEL_STFT_BINS];
+        mask_frame_onto(row, &mut self.channel_mask, self.channel_stft.n_fft(), self.rate);
+        let first = i as i64 * self.hop as i64 - 2 * self.hop as i64;
+        let ring = self.ring_len as u64;
+        for c in 0..self.channels {
+            for (k, x) in self.channel_samples.iter_mut().enumerate() {
+                let at = first + k as i64;
+                *x = if at < 0 { 0.0 } else { self.history[c][(at as u64 % ring) as usize] };
+            }
+            let spectrum = self.channel_stft.frame_forward(&self.channel_samples, &mut self.channel_buffers);
+            for (z, m) in spectrum.iter_mut().zip(&self.channel_mask) {
+                *z *= m;
+            }
+            let frame = self.channel_stft.frame_inverse(&mut self.channel_buffers);
+            for (k, v) in frame.iter().enumerate() {
+                let at = first + k as i64;
+                if at >= 0 {
+                    self.ola[c][(at as u64 % ring) as usize] += v / self.window_norm;
+                }
+            }
+        }
+        self.next_frame += 1;
+        // The next frame starts at hop * (i - 1): everything before it is complete.
+        self.final_count = (first + self.hop as i64).max(0) as u64;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::PoCoNetConfig;
+    use burn::module::Param;
+    use burn::tensor::{Device, Tensor};
+
+    /// A model whose vocal mask is `vocal_mask` (real) at every bin: the output convolution's
+    /// weights zero and its bias chosen (mixture consistency makes vocals 0.5 + (r0 - r2) / 2).
+    fn constant_mask_model(vocal_mask: f32) -> PoCoNet {
+        let device = Device::flex();
+        let mut model = PoCoNetConfig::new().with_levels(2).with_base_channels(4).with_max_channels(8).init(&device);
+        let dims = model.output.weight.dims();
+        model.output.weight = Param::from_tensor(Tensor::zeros(dims, &device));
+        let bias = [2.0 * vocal_mask - 1.0, 0.0, 0.0, 0.0];
+        model.output.bias = Some(Param::from_tensor(Tensor::<1>::from_floats(bias, &device)));
+        model
+    }
+
+    fn song(rate: u32, seconds: f32, channels: usize) -> Vec<Vec<f32>> {
+        let n = (rate as f32 * seconds) as usize;
+        (0..channels)
+            .map(|c| {
+                (0..n)
+                    .map(|i| {
+                        let t = i as f32 / rate as f32;
+                        let f = 220.0 * (c + 1) as f32;
+                        0.3 * (2.0 * std::f32::consts::PI * f * t).sin()
+                            + 0.1 * (2.0 * std::f32::consts::PI * 3100.0 * t).sin()
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// Runs `live` over `input` in blocks of `block` samples; returns (vocals, accompaniment).
+    fn run(live: &mut LiveSeparator, input: &[Vec<f32>], block: usize) -> (Vec<Vec<f32>>, Vec<Vec<f32>>) {
+        let (n, channels) = (input[0].len(), input.len());
+        let (mut vocals, mut accompaniment) = (vec![vec![0.0; n]; channels], vec![vec![0.0; n]; channels]);
+        let mut start = 0;
+        while start < n {
+            let end = (start + block).min(n);
+            let ins: Vec<&[f32]> = input.iter().map(|c| &c[start..end]).collect();
+            let mut v: Vec<&mut [f32]> = vocals.iter_mut().map(|c| &mut c[start..end]).collect();
+            let mut a: Vec<&mut [f32]> = accompaniment.iter_mut().map(|c| &mut c[start..end]).collect();
+            live.process(&ins, &mut v, &mut a).unwrap();
+            start = end;
+        }
+        (vocals, accompaniment)
+    }
+
+    /// With a mask of 1 everywhere the vocals are the input itself, `latency()` samples late:
+    /// the reported latency is the real one, to the sample, at every rate and block size, and no
+    /// sample is ever late.
+    #[test]
+    fn the_latency_is_exact_and_under_100_ms() {
+        let model = constant_mask_model(1.0);
+        for (rate, channels, block) in
+            [(48_000, 2, 512), (44_100, 2, 1), (44_100, 1, 997), (16_000, 1, 64), (22_050, 2, 300)]
+        {
+            let mut live = LiveSeparator::new(&model, rate, channels, &LiveConfig::default()).unwrap();
+            let latency = live.latency();
+            if rate >= 44_100 {
+                assert!(live.latency_seconds() < 0.1, "{rate} Hz: {latency} samples");
+            }
+            let input = song(rate, 1.5, channels);
+            let (vocals, accompaniment) = run(&mut live, &input, block);
+            assert_eq!(live.late_samples(), 0, "{rate} Hz, blocks of {block}: samples came out late");
+            for c in 0..channels {
+                assert!(vocals[c][..latency].iter().all(|v| *v == 0.0), "output before the latency");
+                // Past the first frames (which read silence before the start), vocals = input.
+                let warm = latency + 2 * channel_n_fft(rate);
+                let err =
+                    (warm..input[c].len()).map(|n| (vocals[c][n] - input[c][n - latency]).abs()).fold(0.0, f32::max);
+                assert!(err < 2e-4, "{rate} Hz, channel {c}: vocals differ from the delayed input by {err}");
+                let leak = accompaniment[c][warm..].iter().map(|a| a.abs()).fold(0.0, f32::max);
+                assert!(leak < 2e-4, "{rate} Hz: the accompaniment is {leak}, not silence");
+            }
+        }
+    }
+
+    /// Whatever the masks, vocals + accompaniment = the input, delayed; a mask of 0 silences the
+    /// vocals; reset starts over as new.
+    #[test]
+    fn stems_re_sum_to_the_delayed_input_and_reset_starts_over() {
+        let input = song(44_100, 1.0, 2);
+        for mask in [0.0, 0.3] {
+            let model = constant_mask_model(mask);
+            let mut live = LiveSeparator::new(&model, 44_100, 2, &LiveConfig::default()).unwrap();
+            let latency = live.latency();
+            let (vocals, accompaniment) = run(&mut live, &input, 256);
+            for c in 0..2 {
+                for n in latency..input[c].len() {
+                    let sum = vocals[c][n] + accompaniment[c][n];
+                    assert!((sum - input[c][n - latency]).abs() < 1e-6, "sample {n}: {sum}");
+                }
+                let peak = vocals[c][latency + 8192..].iter().map(|v| v.abs()).fold(0.0, f32::max);
+                let expected = 0.4 * mask;
+                assert!((peak - expected).abs() < 0.02, "mask {mask}: vocals peak {peak}, not about {expected}");
+            }
+            live.reset();
+            let again = run(&mut live, &input, 256);
+            assert_eq!(again.0, vocals, "after reset the stream differs from a new one");
+        }
+    }
+
+    #[test]
+    fn bad_settings_are_errors() {
+        let model = constant_mask_model(1.0);
+        assert!(matches!(
+            LiveSeparator::new(&model, 1_000, 2, &LiveConfig::default()),
+            Err(SeparationError::SampleRate(1_000))
+        ));
+        assert!(matches!(
+            LiveSeparator::new(&model, 48_000, 0, &LiveConfig::default()),
+            Err(SeparationError::NoChannels)
+        ));
+        let bad = LiveConfig { attention_seconds: 0.0 };
+        assert!(matches!(LiveSeparator::new(&model, 48_000, 2, &bad), Err(SeparationError::Config(_))));
+        let mut live = LiveSeparator::new(&model, 48_000, 2, &LiveConfig::default()).unwrap();
+        let (x, mut v, mut a) = (vec![0.0f32; 8], vec![0.0f32; 8], vec![0.0f32; 8]);
+        let err = live.process(&[&x], &mut [&mut v], &mut [&mut a]).unwrap_err();
+        assert!(matches!(err, SeparationError::Channels { expected: 2, got: 1 }), "{err}");
+    }
+}
