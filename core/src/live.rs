@@ -24,11 +24,12 @@
 //! Everything is allocated in [`LiveSeparator::new`]; [`LiveSeparator::process`] allocates
 //! nothing and costs the same at any point of a song (a plugin's audio thread runs it).
 
+use crate::audio::AudioBuffer;
 use crate::dsp::resample::streaming_resampler;
 use crate::dsp::stft::{FrameBuffers, Stft};
 use crate::model::PoCoNet;
 use crate::model::cpu::{CpuPoCoNet, NetworkStream, frame_energy, rms_of};
-use crate::separator::{MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, SeparationError, channel_n_fft, mask_frame_onto};
+use crate::separator::{MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, SeparationError, Stems, channel_n_fft, mask_frame_onto};
 use crate::{HOP, MODEL_SAMPLE_RATE, N_FFT};
 use realfft::num_complex::Complex32;
 use rubato::{Resampler, SincFixedIn};
@@ -49,7 +50,7 @@ pub struct LiveConfig {
 
 impl Default for LiveConfig {
     fn default() -> Self {
-        Self { attention_seconds: 2.0 }
+        Self { attention_seconds: 10.0 }
     }
 }
 
@@ -218,6 +219,48 @@ impl LiveSeparator {
         self.skip16 = self.resampler.as_ref().map_or(0, |r| r.output_delay());
         (self.mask_frames, self.latest_mask) = ([None; MASK_RING], None);
         (self.next_frame, self.final_count, self.late) = (0, 0, 0);
+    }
+
+    /// A whole recording through the live path, as a host would play it (blocks of 512), with
+    /// the stems aligned to it (the latency removed): what live mode costs against the windowed
+    /// separator, measured offline. Starts from [`Self::reset`].
+    pub fn separate(&mut self, audio: &AudioBuffer) -> Result<Stems, SeparationError> {
+        const BLOCK: usize = 512;
+        if audio.sample_rate != self.rate {
+            return Err(SeparationError::Config(format!(
+                "the live separator runs at {} Hz, the audio is {} Hz",
+                self.rate, audio.sample_rate
+            )));
+        }
+        self.reset();
+        let n = audio.n_frames();
+        let total = n + self.latency;
+        let mut stems =
+            [vec![Vec::with_capacity(total); self.channels], vec![Vec::with_capacity(total); self.channels]];
+        let mut input = vec![vec![0.0f32; BLOCK]; self.channels];
+        let mut outputs = [vec![vec![0.0f32; BLOCK]; self.channels], vec![vec![0.0f32; BLOCK]; self.channels]];
+        for start in (0..total).step_by(BLOCK) {
+            let len = BLOCK.min(total - start);
+            for (dst, src) in input.iter_mut().zip(&audio.channels) {
+                for (i, x) in dst[..len].iter_mut().enumerate() {
+                    *x = src.get(start + i).copied().unwrap_or(0.0);
+                }
+            }
+            let ins: Vec<&[f32]> = input.iter().map(|c| &c[..len]).collect();
+            let [vocals, accompaniment] = &mut outputs;
+            let mut v: Vec<&mut [f32]> = vocals.iter_mut().map(|c| &mut c[..len]).collect();
+            let mut a: Vec<&mut [f32]> = accompaniment.iter_mut().map(|c| &mut c[..len]).collect();
+            self.process(&ins, &mut v, &mut a)?;
+            for (stem, out) in stems.iter_mut().zip(&outputs) {
+                for (dst, src) in stem.iter_mut().zip(out) {
+                    dst.extend_from_slice(&src[..len]);
+                }
+            }
+        }
+        let [vocals, accompaniment] = stems.map(|channels| {
+            AudioBuffer::new(self.rate, channels.into_iter().map(|c| c[self.latency..].to_vec()).collect())
+        });
+        Ok(Stems { vocals, accompaniment })
     }
 
     /// Separates one block: `input`, `vocals` and `accompaniment` hold one slice per channel, all
@@ -486,6 +529,25 @@ mod tests {
             let again = run(&mut live, &input, 256);
             assert_eq!(again.0, vocals, "after reset the stream differs from a new one");
         }
+    }
+
+    /// `separate` is the live path with the latency removed: with a mask of 1 the vocals are the
+    /// input itself, aligned (past the first frames, which read silence before the start).
+    #[test]
+    fn separate_aligns_the_stems_with_the_input() {
+        let model = constant_mask_model(1.0);
+        let mut live = LiveSeparator::new(&model, 48_000, 2, &LiveConfig::default()).unwrap();
+        let audio = AudioBuffer::new(48_000, song(48_000, 1.0, 2));
+        let stems = live.separate(&audio).unwrap();
+        assert_eq!(stems.vocals.n_frames(), audio.n_frames());
+        let warm = 2 * channel_n_fft(48_000);
+        for c in 0..2 {
+            let err = (warm..audio.n_frames())
+                .map(|n| (stems.vocals.channels[c][n] - audio.channels[c][n]).abs())
+                .fold(0.0, f32::max);
+            assert!(err < 2e-4, "channel {c}: {err}");
+        }
+        assert!(live.separate(&AudioBuffer::new(44_100, song(44_100, 0.1, 2))).is_err(), "another rate was accepted");
     }
 
     #[test]

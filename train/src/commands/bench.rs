@@ -12,7 +12,7 @@ use std::time::Instant;
 use svs_core::audio::{AudioBuffer, BitDepth, StemWriter};
 use svs_core::model::Preset;
 use svs_core::model::cpu::train::CpuTrainer;
-use svs_core::{BackendKind, Separator, SeparatorConfig};
+use svs_core::{BackendKind, LiveConfig, LiveSeparator, Separator, SeparatorConfig};
 
 #[derive(Args, Debug)]
 pub struct BenchArgs {
@@ -60,6 +60,28 @@ pub enum BenchCommand {
         /// Override the preset's channel cap.
         #[arg(long)]
         max_channels: Option<usize>,
+    },
+    /// CPU load of live separation (the streaming network, one thread): the test signal in
+    /// host-sized blocks, timed per block against the block's duration.
+    Live {
+        /// A preset with random weights (speed does not depend on them); the embedded default
+        /// model when left out.
+        #[arg(long)]
+        preset: Option<Preset>,
+        /// Override the preset's base channels.
+        #[arg(long, requires = "preset")]
+        base_channels: Option<usize>,
+        /// Override the preset's channel cap.
+        #[arg(long, requires = "preset")]
+        max_channels: Option<usize>,
+        #[command(flatten)]
+        signal: SignalArgs,
+        /// Samples per host block.
+        #[arg(long, default_value_t = 512)]
+        block: usize,
+        /// The attention's past in seconds.
+        #[arg(long, default_value_t = LiveConfig::default().attention_seconds)]
+        attention_seconds: f32,
     },
     /// Writes a test signal (tones and noise) as a WAV file, streamed, for memory benchmarks.
     Signal {
@@ -140,6 +162,57 @@ pub fn run(args: BenchArgs) -> Result<()> {
                 step_flops / 1e9,
                 step_flops / 1e9 / per_step,
                 peak_rss_mb().map_or("?".into(), |m| m.to_string())
+            );
+        }
+        BenchCommand::Live {
+            preset,
+            base_channels,
+            max_channels,
+            signal: SignalArgs { seconds, rate, channels },
+            block,
+            attention_seconds,
+        } => {
+            let device = BackendKind::Cpu.device(0)?;
+            let (model, name) = match preset {
+                Some(preset) => {
+                    let mut config = preset.config();
+                    config.base_channels = base_channels.unwrap_or(config.base_channels);
+                    config.max_channels = max_channels.unwrap_or(config.max_channels);
+                    let name = format!("{preset} base={} max={}", config.base_channels, config.max_channels);
+                    (config.init(&device), name)
+                }
+                None => (svs_core::default_model::default_model()?.separator(&device)?.0, "embedded default".into()),
+            };
+            let mut live = LiveSeparator::new(&model, rate, channels, &LiveConfig { attention_seconds })?;
+            let n = (seconds * rate as f32) as usize;
+            let input: Vec<Vec<f32>> = (0..channels).map(|c| test_signal(0, n, rate, c)).collect();
+            let mut vocals = vec![vec![0.0f32; block]; channels];
+            let mut accompaniment = vec![vec![0.0f32; block]; channels];
+            let mut times = Vec::with_capacity(n / block + 1);
+            for start in (0..n.saturating_sub(block)).step_by(block) {
+                let ins: Vec<&[f32]> = input.iter().map(|c| &c[start..start + block]).collect();
+                let mut v: Vec<&mut [f32]> = vocals.iter_mut().map(|c| &mut c[..]).collect();
+                let mut a: Vec<&mut [f32]> = accompaniment.iter_mut().map(|c| &mut c[..]).collect();
+                let started = Instant::now();
+                live.process(&ins, &mut v, &mut a)?;
+                times.push(started.elapsed().as_secs_f64());
+            }
+            let deadline = block as f64 / rate as f64;
+            let total: f64 = times.iter().sum();
+            times.sort_by(f64::total_cmp);
+            let quantile = |q: f64| times[((times.len() - 1) as f64 * q) as usize];
+            println!(
+                "live {name}: {rate} Hz {channels}ch blocks of {block} ({:.1} ms), attention {attention_seconds} s, \
+                 latency {} samples ({:.1} ms): \
+                 CPU load {:.1} % of one core, block time median {:.2} ms, p99 {:.2} ms, max {:.2} ms ({:.0} % of the block)",
+                deadline * 1e3,
+                live.latency(),
+                live.latency_seconds() * 1e3,
+                100.0 * total / (times.len() as f64 * deadline),
+                quantile(0.5) * 1e3,
+                quantile(0.99) * 1e3,
+                quantile(1.0) * 1e3,
+                100.0 * quantile(1.0) / deadline
             );
         }
         BenchCommand::Signal { out, signal: SignalArgs { seconds, rate, channels } } => {

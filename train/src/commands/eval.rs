@@ -44,6 +44,10 @@ pub struct EvalArgs {
     /// aggregation tools).
     #[arg(long, value_enum, default_value = "svs", requires = "json")]
     pub format: JsonFormat,
+    /// With --dataset: separate in live mode (the streaming network with under 100 ms of
+    /// latency, the plugin's Live setting) instead of the windowed separator.
+    #[arg(long, requires = "dataset")]
+    pub live: bool,
 }
 
 fn print_table(evaluation: &Evaluation) {
@@ -68,6 +72,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
             split: args.split,
             backend: args.backend,
             results: args.results.clone(),
+            live: args.live,
         })?,
         _ => bail!("give --references and --estimates, or --dataset, --root and --model"),
     };

@@ -12,7 +12,10 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use svs_core::model_file::write_atomically;
-use svs_core::{AudioBuffer, BackendKind, MODEL_SAMPLE_RATE, ModelFile, Separator, SeparatorConfig};
+use svs_core::{
+    AudioBuffer, BackendKind, LiveConfig, LiveSeparator, MODEL_SAMPLE_RATE, ModelFile, Separator, SeparatorConfig,
+    Stems,
+};
 
 /// The protocol, as reports name it.
 pub const PROTOCOL: &str = "BSS Eval v4 (museval 0.4.1 mode v4), 1 s windows, 16 kHz mono; medians";
@@ -30,6 +33,9 @@ pub struct DatasetEvaluation {
     pub backend: BackendKind,
     /// Where per-track results are cached (resumable).
     pub results: PathBuf,
+    /// Separate with the live mode (the streaming network, under 100 ms of latency, on the
+    /// CPU) instead of the windowed separator: what the plugin's Live latency costs in SDR.
+    pub live: bool,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -192,8 +198,19 @@ pub fn evaluate_dataset(options: &DatasetEvaluation) -> Result<Evaluation> {
     }
     let file = ModelFile::read(model_path).with_context(|| format!("loading model {}", model_path.display()))?;
     let device = options.backend.device(0)?;
-    let separator = Separator::from_model_file(&file, device, SeparatorConfig::default())?;
-    let cache = options.results.join(cache_folder_name(model_path)?);
+    let mut separate: Box<dyn FnMut(&AudioBuffer) -> Result<Stems>> = if options.live {
+        if options.backend != BackendKind::Cpu {
+            bail!("the live mode runs on the CPU (not --backend {})", options.backend);
+        }
+        let (model, _) = file.separator(&device)?;
+        let mut live = LiveSeparator::new(&model, MODEL_SAMPLE_RATE, 1, &LiveConfig::default())?;
+        Box::new(move |audio| Ok(live.separate(audio)?))
+    } else {
+        let separator = Separator::from_model_file(&file, device, SeparatorConfig::default())?;
+        Box::new(move |audio| Ok(separator.separate(audio, |_| {})?))
+    };
+    let mode = if options.live { "-live" } else { "" };
+    let cache = options.results.join(format!("{}{mode}", cache_folder_name(model_path)?));
     std::fs::create_dir_all(&cache).with_context(|| format!("creating {}", cache.display()))?;
     let bar = progress::bar(songs.len() as u64, "separating + evaluating", "tracks");
     let mut outcomes = Vec::new();
@@ -209,7 +226,7 @@ pub fn evaluate_dataset(options: &DatasetEvaluation) -> Result<Evaluation> {
             let [vocals, accompaniment]: [Vec<f32>; 2] =
                 audio.signals.try_into().map_err(|_| anyhow::anyhow!("{}: not a two-stem track", song.name))?;
             let mixture: Vec<f32> = vocals.iter().zip(&accompaniment).map(|(v, a)| v + a).collect();
-            let stems = separator.separate(&AudioBuffer::new(MODEL_SAMPLE_RATE, vec![mixture]), |_| {})?;
+            let stems = separate(&AudioBuffer::new(MODEL_SAMPLE_RATE, vec![mixture]))?;
             let result = evaluate_track(
                 &song.name,
                 [vocals, accompaniment],
