@@ -28,7 +28,7 @@ use crate::audio::AudioBuffer;
 use crate::dsp::resample::streaming_resampler;
 use crate::dsp::stft::{FrameBuffers, Stft};
 use crate::model::PoCoNet;
-use crate::model::cpu::{CpuPoCoNet, NetworkStream, frame_energy, rms_of};
+use crate::model::cpu::{AttentionSpan, CpuPoCoNet, NetworkStream, frame_energy, rms_of};
 use crate::separator::{MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, SeparationError, Stems, channel_n_fft, mask_frame_onto};
 use crate::{HOP, MODEL_SAMPLE_RATE, N_FFT};
 use realfft::num_complex::Complex32;
@@ -43,14 +43,16 @@ const MODEL_STFT_BINS: usize = N_FFT / 2 + 1;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct LiveConfig {
-    /// Seconds of past the attention sees, and the input level is measured over: the model's
-    /// training window (2 s for the embedded default and the shipped configs).
+    /// Seconds of recent past the attention sees, and the input level is measured over.
     pub attention_seconds: f32,
+    /// Seconds at the stream's start that every frame keeps attending to ([`AttentionSpan`]:
+    /// the model learned to lean on its window's first frames).
+    pub first_seconds: f32,
 }
 
 impl Default for LiveConfig {
     fn default() -> Self {
-        Self { attention_seconds: 10.0 }
+        Self { attention_seconds: 2.0, first_seconds: 0.064 }
     }
 }
 
@@ -121,9 +123,17 @@ impl LiveSeparator {
                 config.attention_seconds
             )));
         }
-        let past = ((config.attention_seconds as f64 * MODEL_SAMPLE_RATE as f64 / HOP as f64).round() as usize).max(1);
+        if !(config.first_seconds.is_finite() && (0.0..=10.0).contains(&config.first_seconds)) {
+            return Err(SeparationError::Config(format!(
+                "first_seconds must be in [0, 10], got {}",
+                config.first_seconds
+            )));
+        }
+        let frames = |seconds: f32| (seconds as f64 * MODEL_SAMPLE_RATE as f64 / HOP as f64).round() as usize;
+        let past = frames(config.attention_seconds).max(1);
+        let span = AttentionSpan { first: frames(config.first_seconds), recent: past };
         let net = CpuPoCoNet::new(model);
-        let stream = NetworkStream::new(&net, past);
+        let stream = NetworkStream::new(&net, span);
         let resampler = (rate != MODEL_SAMPLE_RATE)
             .then(|| streaming_resampler(rate, MODEL_SAMPLE_RATE, RESAMPLER_CHUNK))
             .transpose()?;
@@ -561,7 +571,7 @@ mod tests {
             LiveSeparator::new(&model, 48_000, 0, &LiveConfig::default()),
             Err(SeparationError::NoChannels)
         ));
-        let bad = LiveConfig { attention_seconds: 0.0 };
+        let bad = LiveConfig { attention_seconds: 0.0, ..Default::default() };
         assert!(matches!(LiveSeparator::new(&model, 48_000, 2, &bad), Err(SeparationError::Config(_))));
         let mut live = LiveSeparator::new(&model, 48_000, 2, &LiveConfig::default()).unwrap();
         let (x, mut v, mut a) = (vec![0.0f32; 8], vec![0.0f32; 8], vec![0.0f32; 8]);

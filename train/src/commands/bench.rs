@@ -82,6 +82,9 @@ pub enum BenchCommand {
         /// The attention's past in seconds.
         #[arg(long, default_value_t = LiveConfig::default().attention_seconds)]
         attention_seconds: f32,
+        /// Seconds at the stream's start every frame keeps attending to.
+        #[arg(long, default_value_t = LiveConfig::default().first_seconds)]
+        first_seconds: f32,
     },
     /// Writes a test signal (tones and noise) as a WAV file, streamed, for memory benchmarks.
     Signal {
@@ -171,6 +174,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
             signal: SignalArgs { seconds, rate, channels },
             block,
             attention_seconds,
+            first_seconds,
         } => {
             let device = BackendKind::Cpu.device(0)?;
             let (model, name) = match preset {
@@ -183,7 +187,8 @@ pub fn run(args: BenchArgs) -> Result<()> {
                 }
                 None => (svs_core::default_model::default_model()?.separator(&device)?.0, "embedded default".into()),
             };
-            let mut live = LiveSeparator::new(&model, rate, channels, &LiveConfig { attention_seconds })?;
+            let mut live =
+                LiveSeparator::new(&model, rate, channels, &LiveConfig { attention_seconds, first_seconds })?;
             let n = (seconds * rate as f32) as usize;
             let input: Vec<Vec<f32>> = (0..channels).map(|c| test_signal(0, n, rate, c)).collect();
             let mut vocals = vec![vec![0.0f32; block]; channels];

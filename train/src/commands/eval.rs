@@ -12,7 +12,7 @@ use crate::eval::report::{JsonFormat, write_json};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use std::path::PathBuf;
-use svs_core::BackendKind;
+use svs_core::{BackendKind, LiveConfig};
 
 #[derive(Args, Debug)]
 pub struct EvalArgs {
@@ -48,6 +48,12 @@ pub struct EvalArgs {
     /// latency, the plugin's Live setting) instead of the windowed separator.
     #[arg(long, requires = "dataset")]
     pub live: bool,
+    /// With --live: seconds of recent past the attention sees.
+    #[arg(long, default_value_t = LiveConfig::default().attention_seconds)]
+    pub live_attention_seconds: f32,
+    /// With --live: seconds at the stream's start every frame keeps attending to.
+    #[arg(long, default_value_t = LiveConfig::default().first_seconds)]
+    pub live_first_seconds: f32,
 }
 
 fn print_table(evaluation: &Evaluation) {
@@ -72,7 +78,10 @@ pub fn run(args: EvalArgs) -> Result<()> {
             split: args.split,
             backend: args.backend,
             results: args.results.clone(),
-            live: args.live,
+            live: args.live.then(|| LiveConfig {
+                attention_seconds: args.live_attention_seconds,
+                first_seconds: args.live_first_seconds,
+            }),
         })?,
         _ => bail!("give --references and --estimates, or --dataset, --root and --model"),
     };

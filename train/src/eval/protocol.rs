@@ -34,8 +34,9 @@ pub struct DatasetEvaluation {
     /// Where per-track results are cached (resumable).
     pub results: PathBuf,
     /// Separate with the live mode (the streaming network, under 100 ms of latency, on the
-    /// CPU) instead of the windowed separator: what the plugin's Live latency costs in SDR.
-    pub live: bool,
+    /// CPU) with these settings instead of the windowed separator: what the plugin's Live
+    /// latency costs in SDR.
+    pub live: Option<LiveConfig>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -198,18 +199,21 @@ pub fn evaluate_dataset(options: &DatasetEvaluation) -> Result<Evaluation> {
     }
     let file = ModelFile::read(model_path).with_context(|| format!("loading model {}", model_path.display()))?;
     let device = options.backend.device(0)?;
-    let mut separate: Box<dyn FnMut(&AudioBuffer) -> Result<Stems>> = if options.live {
+    let mut separate: Box<dyn FnMut(&AudioBuffer) -> Result<Stems>> = if let Some(live) = &options.live {
         if options.backend != BackendKind::Cpu {
             bail!("the live mode runs on the CPU (not --backend {})", options.backend);
         }
         let (model, _) = file.separator(&device)?;
-        let mut live = LiveSeparator::new(&model, MODEL_SAMPLE_RATE, 1, &LiveConfig::default())?;
+        let mut live = LiveSeparator::new(&model, MODEL_SAMPLE_RATE, 1, live)?;
         Box::new(move |audio| Ok(live.separate(audio)?))
     } else {
         let separator = Separator::from_model_file(&file, device, SeparatorConfig::default())?;
         Box::new(move |audio| Ok(separator.separate(audio, |_| {})?))
     };
-    let mode = if options.live { "-live" } else { "" };
+    let mode = match &options.live {
+        Some(live) => format!("-live-{}s-{}s", live.attention_seconds, live.first_seconds),
+        None => String::new(),
+    };
     let cache = options.results.join(format!("{}{mode}", cache_folder_name(model_path)?));
     std::fs::create_dir_all(&cache).with_context(|| format!("creating {}", cache.display()))?;
     let bar = progress::bar(songs.len() as u64, "separating + evaluating", "tracks");

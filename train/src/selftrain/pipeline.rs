@@ -404,7 +404,7 @@ fn evaluate(out: &Path, test: &CorpusSection, model: &Trained, options: &Pipelin
         split,
         backend: options.backend,
         results: out.join("eval").join(format!("{name}-tracks")),
-        live: false,
+        live: None,
     })?;
     write_json(&evaluation, &json, JsonFormat::Svs)?;
     let failed = &evaluation.summary.failed;

@@ -4,7 +4,7 @@
 
 use super::gemm::{View, matmul};
 use super::maps::Maps;
-use super::{bias_values, values};
+use super::{AttentionSpan, bias_values, values};
 use crate::model::attention::CausalFrameAttention;
 
 #[derive(Clone, Debug)]
@@ -96,9 +96,8 @@ impl Attention {
         }
     }
 
-    /// `past`: how many frames each frame attends to, itself included (`usize::MAX`: all of its
-    /// past, as in training).
-    pub fn forward(&self, x: &Maps, past: usize) -> (Maps, AttentionTape) {
+    /// `span`: which frames each frame attends to ([`AttentionSpan::ALL`] in training).
+    pub fn forward(&self, x: &Maps, span: AttentionSpan) -> (Maps, AttentionTape) {
         let (c, a, kd) = (self.channels, self.attention_channels, self.key_dim);
         let (batch, frames, bins) = (x.batch, x.frames, x.bins);
         debug_assert_eq!(x.channels, c);
@@ -138,20 +137,22 @@ impl Attention {
             let k = View::new(&keys, b * frames * kd, [frames, kd], [kd, 1]);
             let w = &mut weights[b * frames * frames..][..frames * frames];
             matmul(w, 0, frames, false, q, k.t());
-            // Causal softmax: frame t weighs frames t + 1 - past ..= t.
+            // Causal softmax: frame t weighs frames 0..first and recent..=t.
             for t in 0..frames {
                 let row = &mut w[t * frames..(t + 1) * frames];
-                let first = (t + 1).saturating_sub(past);
-                let max = row[first..=t].iter().fold(f32::NEG_INFINITY, |m, v| m.max(v / norm));
+                let (first, recent) = span.of_frame(t);
+                let (head, tail) = row.split_at_mut(recent);
+                let (sinks, tail) = (&mut head[..first], &mut tail[..(t + 1).saturating_sub(recent)]);
+                let max = sinks.iter().chain(tail.iter()).fold(f32::NEG_INFINITY, |m, v| m.max(v / norm));
                 let mut sum = 0.0f32;
-                for v in row[first..=t].iter_mut() {
+                for v in sinks.iter_mut().chain(tail.iter_mut()) {
                     *v = (*v / norm - max).exp();
                     sum += *v;
                 }
-                for v in row[first..=t].iter_mut() {
+                for v in sinks.iter_mut().chain(tail.iter_mut()) {
                     *v /= sum;
                 }
-                row[..first].fill(0.0);
+                row[first..recent.min(t + 1)].fill(0.0);
                 row[t + 1..].fill(0.0);
             }
             let w = View::new(&weights, b * frames * frames, [frames, frames], [frames, 1]);

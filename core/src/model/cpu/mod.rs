@@ -58,15 +58,37 @@ pub struct CpuPoCoNet {
     levels: usize,
     positional_dims: usize,
     training: bool,
-    /// Frames each frame attends to at full resolution, itself included (see [`level_past`]);
-    /// `usize::MAX` in training and by default.
-    attention_past: usize,
+    /// Which frames each frame attends to (at full resolution); all of its past in training
+    /// and by default.
+    attention_span: AttentionSpan,
 }
 
-/// Frames a frame attends to at U-Net level `level` when it attends to `past` at full
-/// resolution: the same stretch of time, in that level's coarser frames.
-pub(crate) fn level_past(past: usize, level: usize) -> usize {
-    if past == usize::MAX { past } else { past.div_ceil(1 << level).max(1) }
+/// The frames a frame attends to: the sequence's first `first` frames and its own last `recent`
+/// (itself included). Every frame of a training window can attend to the window's start, whose
+/// frames are unlike the others (the causal convolutions read zeros before them); a stream that
+/// only kept the recent past would lose them, so it keeps the first frames too, as streaming
+/// transformers keep their first tokens.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AttentionSpan {
+    pub first: usize,
+    pub recent: usize,
+}
+
+impl AttentionSpan {
+    /// All of the past.
+    pub const ALL: Self = Self { first: 0, recent: usize::MAX };
+
+    /// The same stretches of time at U-Net level `level`, in that level's coarser frames.
+    pub fn at_level(self, level: usize) -> Self {
+        let coarse = |n: usize| if n == usize::MAX || n == 0 { n } else { n.div_ceil(1 << level) };
+        Self { first: coarse(self.first), recent: coarse(self.recent).max(1) }
+    }
+
+    /// The frames frame `t` attends to: `0..a` and `b..=t` (`a <= b`).
+    pub(crate) fn of_frame(self, t: usize) -> (usize, usize) {
+        let a = self.first.min(t + 1);
+        (a, self.first.max((t + 1).saturating_sub(self.recent)).max(a))
+    }
 }
 
 /// Everything one forward pass computed that its backward pass needs (inference keeps only
@@ -125,15 +147,15 @@ impl CpuPoCoNet {
             levels: model.levels,
             positional_dims: model.positional_dims,
             training,
-            attention_past: usize::MAX,
+            attention_span: AttentionSpan::ALL,
         }
     }
 
-    /// For inference with each frame's attention limited to its last `frames` frames (itself
-    /// included): what the streaming separator ([`NetworkStream`]) computes, frame for frame.
-    pub fn with_attention_past(mut self, frames: usize) -> Self {
-        assert!(frames > 0, "a frame attends at least to itself");
-        self.attention_past = frames;
+    /// For inference with each frame's attention limited to `span`: what the streaming
+    /// separator ([`NetworkStream`]) computes, frame for frame.
+    pub fn with_attention_span(mut self, span: AttentionSpan) -> Self {
+        assert!(span.recent > 0, "a frame attends at least to itself");
+        self.attention_span = span;
         self
     }
 
@@ -251,8 +273,8 @@ impl CpuPoCoNet {
         inputs: &[&Maps],
     ) -> (Maps, DenseTape, AttentionTape) {
         let mut dense = block.forward(inputs);
-        let past = level_past(self.attention_past, level);
-        let (y, att) = attention.forward(dense.outputs.last().expect("a dense block has layers"), past);
+        let span = self.attention_span.at_level(level);
+        let (y, att) = attention.forward(dense.outputs.last().expect("a dense block has layers"), span);
         if !self.training {
             dense.outputs.clear();
         }

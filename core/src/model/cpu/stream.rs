@@ -9,9 +9,9 @@
 //! - the pooling phase: U-Net level l gets a new frame every `2^l` frames (a coarse frame
 //!   averages fine frames 2t - 1 and 2t), and a decoder level between its coarse frames reuses
 //!   the last output of the level below, as upsampling by repetition does;
-//! - each attention block's rows and keys over its last `past` frames, as rings: the stream
-//!   attends over a bounded past, equal to what [`CpuPoCoNet::with_attention_past`] computes
-//!   over a whole sequence (tested).
+//! - each attention block's rows and keys of the stream's first frames and, as a ring, of its
+//!   last ones ([`AttentionSpan`]): the stream attends over a bounded past, equal to what
+//!   [`CpuPoCoNet::with_attention_span`] computes over a whole sequence (tested).
 //!
 //! Every buffer is allocated when the stream is built; [`NetworkStream::push`] allocates nothing
 //! (it runs on a plugin's audio thread) and costs the same at any point of a song.
@@ -19,7 +19,7 @@
 use super::attention::Attention;
 use super::kernels::rows_times;
 use super::maps::Maps;
-use super::{CpuPoCoNet, consistent_masks, input_frame, level_past};
+use super::{AttentionSpan, CpuPoCoNet, consistent_masks, input_frame};
 use crate::model::poconet::MODEL_BINS;
 use crate::model::positional::frequency_embedding;
 
@@ -50,11 +50,10 @@ pub struct NetworkStream {
 }
 
 impl NetworkStream {
-    /// A stream for `net` whose attention sees the last `past` frames (itself included) at full
-    /// resolution: the model's training window in frames is the natural choice.
-    pub fn new(net: &CpuPoCoNet, past: usize) -> Self {
+    /// A stream for `net` whose attention sees `span` (at full resolution).
+    pub fn new(net: &CpuPoCoNet, span: AttentionSpan) -> Self {
         assert!(!net.training, "the streaming network is built for inference");
-        assert!(past > 0 && past < usize::MAX, "the attention's past must be bounded");
+        assert!(span.recent > 0 && span.recent < usize::MAX, "the attention's past must be bounded");
         let levels = net.levels;
         let bins = |l: usize| MODEL_BINS >> l;
         let frame_map = |l: usize, channels: usize| Maps::zeros(1, 1, bins(l), channels);
@@ -73,7 +72,7 @@ impl NetworkStream {
             encoder_layers: encoder_blocks.enumerate().map(|(l, block)| layers(l, block)).collect(),
             encoder_attention: encoder_attentions
                 .enumerate()
-                .map(|(l, a)| AttentionRing::new(a, bins(l), level_past(past, l)))
+                .map(|(l, a)| AttentionRing::new(a, bins(l), span.at_level(l)))
                 .collect(),
             skips: net.encoder.iter().enumerate().map(|(l, block)| frame_map(l, block.channels)).collect(),
             ups: (0..levels).map(|l| frame_map(l, decoder_levels[l].layers[0].conv.parts[0])).collect(),
@@ -81,7 +80,7 @@ impl NetworkStream {
             decoder_attention: decoder_attention
                 .iter()
                 .enumerate()
-                .map(|(l, a)| AttentionRing::new(a, bins(l), level_past(past, l)))
+                .map(|(l, a)| AttentionRing::new(a, bins(l), span.at_level(l)))
                 .collect(),
             latest: (0..=levels)
                 .map(|l| {
@@ -104,7 +103,7 @@ impl NetworkStream {
             map.data.fill(0.0);
         }
         for ring in self.encoder_attention.iter_mut().chain(&mut self.decoder_attention) {
-            (ring.filled, ring.next) = (0, 0);
+            ring.reset();
         }
         self.latest.iter_mut().for_each(|v| v.fill(0.0));
         self.frame = 0;
@@ -229,16 +228,18 @@ fn upsample_frame(coarse: &[f32], fine: &mut Maps) {
     }
 }
 
-/// One attention block's state: the rows and keys of its last `past` frames.
+/// One attention block's state: the rows and keys of the stream's first `span.first` frames,
+/// then of its last `span.recent` frames as a ring.
 #[derive(Clone, Debug)]
 struct AttentionRing {
     bins: usize,
-    past: usize,
-    /// `[past][a * bins]` and `[past][key_dim]`; slots `0..filled` hold frames, `next` is
-    /// overwritten by the next one.
+    span: AttentionSpan,
+    /// `[first + recent][a * bins]` and `[first + recent][key_dim]`: slots `0..held` hold
+    /// frames (the first ones fill up first); `next` is the ring slot the next recent frame
+    /// overwrites.
     rows: Vec<f32>,
     keys: Vec<f32>,
-    filled: usize,
+    held: usize,
     next: usize,
     /// Scratch: the reduced frame `[bins][a]`, the query, the weights, the attended row and
     /// its pixels.
@@ -250,21 +251,39 @@ struct AttentionRing {
 }
 
 impl AttentionRing {
-    fn new(block: &Attention, bins: usize, past: usize) -> Self {
+    fn new(block: &Attention, bins: usize, span: AttentionSpan) -> Self {
         let (a, kd) = (block.attention_channels, block.key_dim);
+        let slots = span.first + span.recent;
         Self {
             bins,
-            past,
-            rows: vec![0.0; past * a * bins],
-            keys: vec![0.0; past * kd],
-            filled: 0,
+            span,
+            rows: vec![0.0; slots * a * bins],
+            keys: vec![0.0; slots * kd],
+            held: 0,
             next: 0,
             reduced: vec![0.0; bins * a],
             query: vec![0.0; kd],
-            weights: vec![0.0; past],
+            weights: vec![0.0; slots],
             attended: vec![0.0; a * bins],
             attended_pixels: vec![0.0; bins * a],
         }
+    }
+
+    fn reset(&mut self) {
+        (self.held, self.next) = (0, 0);
+    }
+
+    /// The slot the new frame goes into, and the count of slots holding frames after it.
+    fn take_slot(&mut self) -> usize {
+        let (first, recent) = (self.span.first, self.span.recent);
+        if self.held < first {
+            self.held += 1;
+            return self.held - 1;
+        }
+        let slot = first + self.next;
+        self.next = (self.next + 1) % recent;
+        self.held = (self.held + 1).min(first + recent);
+        slot
     }
 
     /// The block on the new frame `x` (`[bins][channels]`), output into `out` (same layout).
@@ -272,24 +291,24 @@ impl AttentionRing {
         let (c, a, kd, bins) = (block.channels, block.attention_channels, block.key_dim, self.bins);
         let row_len = a * bins;
         rows_times(&mut self.reduced, a, x, c, bins, c, &block.reduce, a, false);
-        let row = &mut self.rows[self.next * row_len..][..row_len];
+        let slot = self.take_slot();
+        let row = &mut self.rows[slot * row_len..][..row_len];
         for (f, pixel) in self.reduced.chunks_exact(a).enumerate() {
             for (ai, v) in pixel.iter().enumerate() {
                 row[ai * bins + f] = v + block.reduce_bias[ai];
             }
         }
-        let key = &mut self.keys[self.next * kd..][..kd];
+        let key = &mut self.keys[slot * kd..][..kd];
         for (out, w, bias) in
             [(&mut *key, &block.key, &block.key_bias), (&mut self.query[..], &block.query, &block.query_bias)]
         {
             out.copy_from_slice(bias);
             rows_times(out, kd, row, row_len, 1, row_len, w, kd, true);
         }
-        self.filled = (self.filled + 1).min(self.past);
-        self.next = (self.next + 1) % self.past;
-        // Softmax over the frames in the ring (their order does not matter).
+        // Softmax over the frames held (their order does not matter).
         let norm = (kd as f32).sqrt();
-        let weights = &mut self.weights[..self.filled];
+        let held = self.held;
+        let weights = &mut self.weights[..held];
         for (w, k) in weights.iter_mut().zip(self.keys.chunks_exact(kd)) {
             *w = self.query.iter().zip(k).map(|(q, k)| q * k).sum::<f32>() / norm;
         }
@@ -302,8 +321,8 @@ impl AttentionRing {
         for w in weights.iter_mut() {
             *w /= sum;
         }
-        let rows = &self.rows[..self.filled * row_len];
-        rows_times(&mut self.attended, row_len, weights, self.filled, 1, self.filled, rows, row_len, false);
+        let rows = &self.rows[..held * row_len];
+        rows_times(&mut self.attended, row_len, weights, held, 1, held, rows, row_len, false);
         for (f, pixel) in self.attended_pixels.chunks_exact_mut(a).enumerate() {
             for (ai, v) in pixel.iter_mut().enumerate() {
                 *v = self.attended[ai * bins + f];
@@ -333,40 +352,42 @@ mod tests {
     }
 
     /// Frame by frame, the stream gives the masks the whole-sequence network gives with the same
-    /// attention past: for a past shorter than the sequence (the attention's band matters) and
-    /// one longer (the plain causal network), at several depths, frame counts that are not
-    /// multiples of the pooling, from the first frame on.
+    /// attention span: recent pasts shorter than the sequence (the span matters), with and
+    /// without the first frames kept, and one longer (the plain causal network), at several
+    /// depths, frame counts that are not multiples of the pooling, from the first frame on.
     #[test]
     fn the_stream_equals_the_whole_sequence_with_the_same_attention_past() {
         let device = Device::flex();
         let n_bins = MODEL_BINS + 1;
-        for (config, frames, past) in [
-            (PoCoNetConfig::new().with_levels(3).with_base_channels(6).with_max_channels(12), 45, 10),
-            (PoCoNetConfig::new().with_levels(2).with_base_channels(4).with_max_channels(8), 21, 64),
-            (PoCoNetConfig::new().with_levels(1).with_base_channels(4).with_max_channels(4), 9, 3),
+        let span = |first, recent| AttentionSpan { first, recent };
+        for (config, frames, span) in [
+            (PoCoNetConfig::new().with_levels(3).with_base_channels(6).with_max_channels(12), 45, span(0, 10)),
+            (PoCoNetConfig::new().with_levels(3).with_base_channels(6).with_max_channels(12), 45, span(5, 9)),
+            (PoCoNetConfig::new().with_levels(2).with_base_channels(4).with_max_channels(8), 21, span(0, 64)),
+            (PoCoNetConfig::new().with_levels(1).with_base_channels(4).with_max_channels(4), 9, span(2, 3)),
         ] {
             let model = random_model(config, &device);
             let mixture = Tensor::<4>::random([1, frames, n_bins, 2], Distribution::Normal(0.0, 0.3), &device);
             let flat: Vec<f32> = mixture.into_data().try_to_vec::<f32>().unwrap();
-            let net = CpuPoCoNet::new(&model).with_attention_past(past);
+            let net = CpuPoCoNet::new(&model).with_attention_span(span);
             let expected = net.vocal_mask(&flat, frames);
             let rms = input_rms(flat.chunks_exact(n_bins * 2));
-            let mut stream = NetworkStream::new(&net, past);
+            let mut stream = NetworkStream::new(&net, span);
             let mut got = vec![0.0f32; frames * n_bins * 2];
             for (frame, mask) in flat.chunks_exact(n_bins * 2).zip(got.chunks_exact_mut(n_bins * 2)) {
                 stream.push(&net, frame, rms, mask);
             }
             assert_eq!(stream.frames(), frames as u64);
             let diff = max_diff(&got, &expected);
-            assert!(diff < 1e-4, "{frames} frames, past {past}: the stream differs by {diff}");
+            assert!(diff < 1e-4, "{frames} frames, {span:?}: the stream differs by {diff}");
             let spread = expected.iter().map(|v| (v - 0.5).abs()).fold(0.0f32, f32::max);
             assert!(spread > 1e-2, "the masks are trivial ({spread}), the test means nothing");
-            if past < frames {
+            if span.first + span.recent < frames {
                 // The band is real: the unbounded network gives other masks late in the sequence.
                 let unbounded = CpuPoCoNet::new(&model).vocal_mask(&flat, frames);
                 let late = (frames - 2) * n_bins * 2;
                 let band = max_diff(&unbounded[late..], &expected[late..]);
-                assert!(band > 1e-3, "past {past} of {frames} frames changed nothing ({band})");
+                assert!(band > 1e-3, "{span:?} of {frames} frames changed nothing ({band})");
             }
         }
     }

@@ -462,7 +462,7 @@ mod tests {
 
         let net = Attention::new(&block.valid());
         let x_map = Maps::from_nchw(&flat(x.clone()), shape);
-        let (out, tape) = net.forward(&x_map, usize::MAX);
+        let (out, tape) = net.forward(&x_map, crate::model::cpu::AttentionSpan::ALL);
         assert_close("output", &out.to_nchw(), &flat(y), 1e-5);
         let mut g = net.zero_grads();
         let d_x = net.backward(&x_map, tape, &Maps::from_nchw(&flat(r), shape), &mut g);
