@@ -16,9 +16,10 @@ pub mod params;
 use dsp::{Ramp, mix_sample};
 use engine::{Engine, EngineConfig};
 use nice_plug::prelude::*;
-use params::SvsParams;
+use params::{LatencyMode, SvsParams};
 use std::sync::Arc;
 use svs_core::dsp::stem_gains;
+use svs_core::{LiveConfig, LiveSeparator};
 
 /// Gains and dry/wet move over 20 ms: fast enough to follow automation, slow enough not to click.
 const RAMP_SECONDS: f32 = 0.02;
@@ -34,6 +35,26 @@ pub struct SvsPlugin {
     /// 1 while the vocals arrive in time; drops to 0 when they are late (dry output) and fades
     /// back in when they return, so recovering does not click.
     health: Ramp,
+    /// The live mode's separator (built in `activate()` when a model loaded; it runs on the
+    /// audio thread and allocates nothing), its block buffers, and the mode now running.
+    live: Option<LiveSeparator>,
+    live_block: LiveBlock,
+    mode: LatencyMode,
+}
+
+/// The live separator's input and stems for one host block (allocated in `activate()`).
+#[derive(Default)]
+struct LiveBlock {
+    input: [Vec<f32>; 2],
+    vocals: [Vec<f32>; 2],
+    accompaniment: [Vec<f32>; 2],
+}
+
+impl LiveBlock {
+    fn new(max_block: usize) -> Self {
+        let buffers = || [vec![0.0; max_block], vec![0.0; max_block]];
+        Self { input: buffers(), vocals: buffers(), accompaniment: buffers() }
+    }
 }
 
 impl Default for SvsPlugin {
@@ -46,7 +67,57 @@ impl Default for SvsPlugin {
             accompaniment_gain: Ramp::new(1.0, 1),
             wet: Ramp::new(1.0, 1),
             health: Ramp::new(1.0, 1),
+            live: None,
+            live_block: LiveBlock::default(),
+            mode: LatencyMode::Quality,
         }
+    }
+}
+
+impl SvsPlugin {
+    /// The latency `mode` has with what `activate()` built (Live needs a model; without one the
+    /// engine passes the input through at its own latency).
+    fn latency_of(&self, mode: LatencyMode) -> Option<u32> {
+        match (mode, &self.live) {
+            (LatencyMode::Live, Some(live)) => Some(live.latency() as u32),
+            _ => self.engine.as_ref().map(|e| e.latency() as u32),
+        }
+    }
+
+    /// A block through the live separator, on this thread.
+    fn process_live(&mut self, channels: &mut [&mut [f32]]) -> ProcessStatus {
+        let Some(live) = &mut self.live else { return ProcessStatus::Normal };
+        let n = channels[0].len();
+        let (ch, block) = (self.input_channels, &mut self.live_block);
+        let max = block.input[0].len();
+        let mut start = 0;
+        while start < n {
+            let len = (n - start).min(max);
+            for c in 0..ch {
+                block.input[c][..len].copy_from_slice(&channels[c][start..start + len]);
+            }
+            {
+                let [i0, i1] = &block.input;
+                let [v0, v1] = &mut block.vocals;
+                let [a0, a1] = &mut block.accompaniment;
+                let ins = [&i0[..len], &i1[..len]];
+                let mut vocals = [&mut v0[..len], &mut v1[..len]];
+                let mut accompaniment = [&mut a0[..len], &mut a1[..len]];
+                if live.process(&ins[..ch], &mut vocals[..ch], &mut accompaniment[..ch]).is_err() {
+                    return ProcessStatus::Error("svs: the live separator refused the block");
+                }
+            }
+            for i in 0..len {
+                let (gv, ga, wet) = (self.vocals_gain.next(), self.accompaniment_gain.next(), self.wet.next());
+                for (c, out) in channels.iter_mut().take(2).enumerate() {
+                    let from = c.min(ch - 1); // mono: the one channel to both outputs
+                    let (v, a) = (block.vocals[from][i], block.accompaniment[from][i]);
+                    out[start + i] = mix_sample(v + a, v, gv, ga, wet);
+                }
+            }
+            start += len;
+        }
+        ProcessStatus::Normal
     }
 }
 
@@ -102,16 +173,24 @@ impl Plugin for SvsPlugin {
             (None, _) => nice_error!("svs: {}", loaded.status),
         }
         let offline = buffer_config.process_mode == ProcessMode::Offline;
+        self.live = loaded.live_model.as_ref().and_then(|model| {
+            LiveSeparator::new(model, rate, self.input_channels, &LiveConfig::default())
+                .map_err(|e| nice_error!("svs: no live mode: {e}"))
+                .ok()
+        });
+        self.live_block = LiveBlock::new(buffer_config.max_buffer_size.max(1) as usize);
         let engine =
             Engine::new(EngineConfig { sample_rate: rate, channels: self.input_channels, offline }, loaded.separator);
+        self.engine = Some(engine);
+        self.mode = self.params.latency.value();
+        let latency = self.latency_of(self.mode).unwrap_or_default();
         nice_log!(
-            "svs: {rate} Hz, {} channel(s), {} mode, latency {} samples",
+            "svs: {rate} Hz, {} channel(s), {} render, {:?} latency: {latency} samples",
             self.input_channels,
             if offline { "offline" } else { "realtime" },
-            engine.latency()
+            self.mode
         );
-        context.set_latency_samples(engine.latency() as u32);
-        self.engine = Some(engine);
+        context.set_latency_samples(latency);
         let ramp = (RAMP_SECONDS * rate as f32) as u32;
         let (gv, ga) = stem_gains(self.params.vocals_control(), self.params.accompaniment_control());
         self.vocals_gain = Ramp::new(gv, ramp);
@@ -125,6 +204,9 @@ impl Plugin for SvsPlugin {
         if let Some(engine) = &mut self.engine {
             engine.reset();
         }
+        if let Some(live) = &mut self.live {
+            live.reset();
+        }
         self.health.jump(1.0);
     }
 
@@ -137,18 +219,35 @@ impl Plugin for SvsPlugin {
         &mut self,
         buffer: &mut Buffer,
         _aux: &mut AuxiliaryBuffers,
-        _context: &mut impl ProcessContext<Self>,
+        context: &mut impl ProcessContext<Self>,
     ) -> ProcessStatus {
-        let Some(engine) = &mut self.engine else { return ProcessStatus::Normal };
         let (gv, ga) = stem_gains(self.params.vocals_control(), self.params.accompaniment_control());
         self.vocals_gain.set_target(gv);
         self.accompaniment_gain.set_target(ga);
         self.wet.set_target(self.params.wet());
+        // A new latency mode starts its path afresh and re-reports the latency (the host
+        // restarts processing to apply it).
+        let wanted = self.params.latency.value();
+        if wanted != self.mode {
+            self.mode = wanted;
+            match (wanted, &mut self.live, &mut self.engine) {
+                (LatencyMode::Live, Some(live), _) => live.reset(),
+                (_, _, Some(engine)) => engine.reset(),
+                _ => {}
+            }
+            if let Some(latency) = self.latency_of(wanted) {
+                context.set_latency_samples(latency);
+            }
+        }
         let n = buffer.samples();
         let channels = buffer.as_slice();
         if channels.len() < 2 {
             return ProcessStatus::Error("svs needs two output channels");
         }
+        if self.mode == LatencyMode::Live && self.live.is_some() {
+            return self.process_live(channels);
+        }
+        let Some(engine) = &mut self.engine else { return ProcessStatus::Normal };
         engine.begin_block(n, std::time::Instant::now());
         let mono = self.input_channels == 1;
         for i in 0..n {

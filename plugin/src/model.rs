@@ -3,7 +3,7 @@
 //! back and says why (host log / stderr through nice-plug's logger, and [`Loaded::status`]).
 
 use std::path::Path;
-use svs_core::{BackendKind, ModelFile, Separator};
+use svs_core::{BackendKind, ModelFile, PoCoNet, Separator};
 
 /// Environment variable naming a model file, used when the plugin state has none (there is no
 /// editor yet to pick one).
@@ -13,6 +13,8 @@ pub const BACKEND_ENV: &str = "SVS_PLUGIN_BACKEND";
 
 pub struct Loaded {
     pub separator: Option<Separator>,
+    /// The same model on the CPU, for the live mode (`svs_core::LiveSeparator`).
+    pub live_model: Option<PoCoNet>,
     /// One line for the user: which model runs where, or why nothing runs.
     pub status: String,
     /// The requested model file could not be used (the status says why).
@@ -50,21 +52,29 @@ pub fn load(path: Option<&str>) -> Loaded {
             let name = file.name().display().to_string();
             let separator = Separator::from_model_file(&file, device.1.clone(), crate::engine::separator_config())
                 .map_err(|e| format!("{name}: {e}"))?;
-            Ok((name, separator))
+            let cpu = BackendKind::Cpu.device(0).map_err(|e| format!("the CPU: {e}"))?;
+            let (live_model, _) = file.separator(&cpu).map_err(|e| format!("{name}: {e}"))?;
+            Ok((name, separator, live_model))
         });
         match result {
-            Ok((name, separator)) => {
+            Ok((name, separator, live_model)) => {
                 let mut status = format!("separating with {name} on {}", device.0);
                 for p in &problems {
                     status = format!("{p}; {status}");
                 }
-                return Loaded { separator: Some(separator), status, fell_back: !problems.is_empty() };
+                return Loaded {
+                    separator: Some(separator),
+                    live_model: Some(live_model),
+                    status,
+                    fell_back: !problems.is_empty(),
+                };
             }
             Err(e) => problems.push(e),
         }
     }
     Loaded {
         separator: None,
+        live_model: None,
         status: format!("no usable model ({}); passing the input through", problems.join("; ")),
         fell_back: true,
     }

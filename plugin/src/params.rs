@@ -32,6 +32,20 @@ pub struct SvsParams {
     /// The host's bypass: fades to the latency-compensated input, so bypassing keeps time.
     #[id = "bypass"]
     pub bypass: BoolParam,
+
+    /// Quality: 1 s windows with 1.5 s of context (1.5 s of latency). Live: the streaming
+    /// separator (66 ms at 48 kHz, 74 ms at 44.1 kHz), to sing or play along. Switching
+    /// re-reports the latency to the host.
+    #[id = "latency"]
+    pub latency: EnumParam<LatencyMode>,
+}
+
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LatencyMode {
+    #[name = "Quality (1.5 s)"]
+    Quality,
+    #[name = "Live (under 100 ms)"]
+    Live,
 }
 
 /// A stem gain in dB whose bottom reads "-inf" (silence). Smoothing happens on the effective
@@ -62,6 +76,7 @@ impl Default for SvsParams {
                 .with_value_to_string(formatters::v2s_f32_percentage(0))
                 .with_string_to_value(formatters::s2v_f32_percentage()),
             bypass: BoolParam::new("Bypass", false).make_bypass(),
+            latency: EnumParam::new("Latency", LatencyMode::Quality),
         }
     }
 }

@@ -718,7 +718,7 @@ impl Drop for Vst3 {
 // ---------------------------------------------------------------------------------------------
 // CLAP
 
-const PARAM_NAMES: [&str; 8] = [
+const PARAM_NAMES: [&str; 9] = [
     "Vocals",
     "Vocals Solo",
     "Vocals Mute",
@@ -727,6 +727,7 @@ const PARAM_NAMES: [&str; 8] = [
     "Accompaniment Mute",
     "Mix",
     "Bypass",
+    "Latency",
 ];
 
 #[test]
@@ -803,6 +804,12 @@ fn clap_unity_gains_reproduce_the_delayed_input_and_a_parameter_event_changes_th
 /// vocals and accompaniment at equal energy).
 const ISSUE_TARGET_DB: f64 = 10.0;
 
+/// The bar for the live mode (66-74 ms of latency instead of 1.5 s): the issue sets none; on these
+/// songs it gives up 1.4-2 dB of accompaniment SDR against the Quality mode (10.3 dB at 48 kHz,
+/// 9.7 dB at 44.1 kHz, where its mask frames do not coincide with the channel frames; Quality
+/// 11.7 dB), so it is held to 9 dB: it must still separate, not merely pass the mix through.
+const LIVE_TARGET_DB: f64 = 9.0;
+
 fn check_vocal_figures(f: &VocalFigures, input_sdr: f64, required_db: f64) {
     assert!(
         f.reduction_db >= required_db,
@@ -842,6 +849,52 @@ fn clap_vocals_at_minus_inf_remove_the_vocals_and_keep_the_accompaniment() {
     let _serial = serial();
     let (figures, input_sdr) = clap_vocals_off_figures();
     check_vocal_figures(&figures, input_sdr, ISSUE_TARGET_DB);
+}
+
+/// The live mode's latency with the embedded model at `rate` (what the plugin must report).
+fn live_latency(rate: u32) -> usize {
+    let device = svs_core::BackendKind::Cpu.device(0).unwrap();
+    let (model, _) = svs_core::default_model::default_model().unwrap().separator(&device).unwrap();
+    let live = svs_core::LiveSeparator::new(&model, rate, 2, &svs_core::LiveConfig::default()).unwrap().latency();
+    assert!(live < rate as usize / 10, "{live} samples is not under 100 ms");
+    live
+}
+
+/// The Latency parameter set to Live during processing: the plugin re-reports its latency (the
+/// live separator's, under 100 ms), the host reads it on re-activation, 0 dB / 0 dB gives the
+/// delayed input, and vocals at -inf still separate ([`LIVE_TARGET_DB`]), on the audio thread
+/// with the allocation checker on (debug builds panic on an allocation).
+#[test]
+fn clap_live_mode_reports_its_latency_and_separates() {
+    let _serial = serial();
+    let rate = 48000;
+    let mut clap = Clap::load();
+    let mode = clap.param("Latency");
+    let short = padded(&song(rate, 0.2).mix(), 0);
+    let (_, quality) = clap.render(rate, &short, &[512], &[(0, mode.id, mode.max)]);
+    assert_eq!(quality, latency_samples(rate), "the latency before the switch");
+    let live = live_latency(rate);
+    let s = song(rate, 8.0);
+    let n = s.vocals[0].len();
+    let input = padded(&s.mix(), live);
+    let (out, reported) = clap.render(rate, &input, &[480, 64, 1024], &[]);
+    assert_eq!(reported, live, "the host reads the live latency after the switch");
+    let err = max_diff_to_delayed_input(&input, &out, live);
+    assert!(err < 1e-5, "0 dB / 0 dB differs from the delayed input by {err}");
+    let vocals = clap.param("Vocals");
+    let (out, _) = clap.render(rate, &input, &[480], &[(0, vocals.id, vocals.value(0.0))]);
+    let figures = vocal_figures(&s, aligned(&out, live, n));
+    let input_sdr = snr_db(&s.accompaniment, [&input[0][..n], &input[1][..n]]);
+    println!(
+        "CLAP live, vocals -inf, {rate} Hz: vocal energy -{:.1} dB (projection), vocals / residual {:.1} dB, \
+         accompaniment SDR {:.1} dB (the mix itself: {input_sdr:.1} dB)",
+        figures.reduction_db, figures.residual_db, figures.accompaniment_sdr_db
+    );
+    check_vocal_figures(&figures, input_sdr, LIVE_TARGET_DB);
+    // Back to Quality: the windowed latency again.
+    let (_, _) = clap.render(rate, &short, &[512], &[(0, mode.id, mode.min)]);
+    let (_, back) = clap.render(rate, &short, &[512], &[]);
+    assert_eq!(back, latency_samples(rate));
 }
 
 #[test]
@@ -1068,6 +1121,38 @@ fn vst3_unity_gains_parameter_changes_and_vocals_at_minus_inf() {
     let (soloed, _) = vst3.render(rate, &input, &[512], &[(0, solo, 1.0)]);
     let worst = max_abs_diff(&soloed, &out);
     assert!(worst < 1e-5, "accompaniment solo differs from vocals at -inf by {worst}");
+}
+
+/// VST3: the Latency parameter switched to Live through IParameterChanges; the host reads the
+/// live latency after the restart, 0 dB / 0 dB gives the delayed input, vocals at -inf still
+/// separate ([`LIVE_TARGET_DB`]).
+#[test]
+fn vst3_live_mode_reports_its_latency_and_separates() {
+    let _serial = serial();
+    let rate = 44100;
+    let vst3 = Vst3::load();
+    let mode = vst3.param_id("Latency");
+    let short = padded(&song(rate, 0.2).mix(), 0);
+    let (_, quality) = vst3.render(rate, &short, &[512], &[(0, mode, 1.0)]);
+    assert_eq!(quality, latency_samples(rate), "the latency before the switch");
+    let live = live_latency(rate);
+    let s = song(rate, 6.0);
+    let n = s.vocals[0].len();
+    let input = padded(&s.mix(), live);
+    let (out, reported) = vst3.render(rate, &input, &[1024, 100, 4096], &[]);
+    assert_eq!(reported, live, "the host reads the live latency after the switch");
+    let err = max_diff_to_delayed_input(&input, &out, live);
+    assert!(err < 1e-5, "0 dB / 0 dB differs from the delayed input by {err}");
+    let vocals = vst3.param_id("Vocals");
+    let (out, _) = vst3.render(rate, &input, &[1024, 100, 4096], &[(0, vocals, 0.0)]);
+    let figures = vocal_figures(&s, aligned(&out, live, n));
+    let input_sdr = snr_db(&s.accompaniment, [&input[0][..n], &input[1][..n]]);
+    println!(
+        "VST3 live, vocals -inf, {rate} Hz: vocal energy -{:.1} dB (projection), vocals / residual {:.1} dB, \
+         accompaniment SDR {:.1} dB (the mix itself: {input_sdr:.1} dB)",
+        figures.reduction_db, figures.residual_db, figures.accompaniment_sdr_db
+    );
+    check_vocal_figures(&figures, input_sdr, LIVE_TARGET_DB);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -383,11 +383,12 @@ mod tests {
             let spread = expected.iter().map(|v| (v - 0.5).abs()).fold(0.0f32, f32::max);
             assert!(spread > 1e-2, "the masks are trivial ({spread}), the test means nothing");
             if span.first + span.recent < frames {
-                // The band is real: the unbounded network gives other masks late in the sequence.
+                // The span is real: the stream is far closer to the network with the same span
+                // than to the unbounded one (random weights give attention a small effect, so
+                // the check is relative to the stream's own difference).
                 let unbounded = CpuPoCoNet::new(&model).vocal_mask(&flat, frames);
-                let late = (frames - 2) * n_bins * 2;
-                let band = max_diff(&unbounded[late..], &expected[late..]);
-                assert!(band > 1e-3, "{span:?} of {frames} frames changed nothing ({band})");
+                let band = max_diff(&unbounded, &expected);
+                assert!(band > 1e-5 && band > 10.0 * diff, "{span:?} of {frames} frames: {band} vs {diff}");
             }
         }
     }
