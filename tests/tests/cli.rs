@@ -129,6 +129,53 @@ fn separate_writes_flac_stems_that_sum_to_the_input() {
     assert!(!out.join("song").join("vocals.wav").exists());
 }
 
+/// `svs separate --live`: the live path with the latency removed, stems at the input's rate,
+/// channels and length that re-sum to it, and not the windowed path's stems; window settings
+/// and a GPU backend are refused with it.
+#[test]
+fn separate_live_writes_aligned_stems_that_sum_to_the_input() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = tiny_model(tmp.path());
+    let song = tone(48000, 2.0, 2);
+    let input = tmp.path().join("song.wav");
+    write(&input, &song);
+    let run = |out: &str, extra: &[&str]| {
+        let out = tmp.path().join(out);
+        let result = svs()
+            .args(["separate", "--bit-depth", "32f"])
+            .args(extra)
+            .arg("--model")
+            .arg(&model)
+            .arg("--out-dir")
+            .arg(&out)
+            .arg(&input)
+            .output()
+            .unwrap();
+        (result, out.join("song"))
+    };
+    let (result, live) = run("live", &["--live"]);
+    assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
+    let vocals = read_audio(&live.join("vocals.wav")).unwrap();
+    let accompaniment = read_audio(&live.join("accompaniment.wav")).unwrap();
+    assert_eq!((vocals.sample_rate, vocals.n_channels(), vocals.n_frames()), (48000, 2, song.n_frames()));
+    let mut err = 0.0f32;
+    for c in 0..2 {
+        for i in 0..song.n_frames() {
+            err = err.max((vocals.channels[c][i] + accompaniment.channels[c][i] - song.channels[c][i]).abs());
+        }
+    }
+    assert!(err < 1e-5, "live stems differ from the input by {err}");
+    let (result, windowed) = run("windowed", &[]);
+    assert!(result.status.success());
+    let other = read_audio(&windowed.join("vocals.wav")).unwrap();
+    let differ = vocals.channels[0].iter().zip(&other.channels[0]).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+    assert!(differ > 1e-4, "--live gave the windowed separator's stems");
+    for extra in [&["--live", "--chunk-seconds", "2"][..], &["--live", "--backend", "wgpu"]] {
+        let (result, _) = run("refused", extra);
+        assert!(!result.status.success(), "{extra:?} was accepted");
+    }
+}
+
 #[test]
 fn separate_with_context_before_each_window() {
     let tmp = tempfile::tempdir().unwrap();

@@ -6,8 +6,8 @@ use crate::progress;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use std::path::{Path, PathBuf};
-use svs_core::audio::{AudioReader, BitDepth, StemFormat, StemWriter};
-use svs_core::{BackendKind, Separator, SeparatorConfig};
+use svs_core::audio::{AudioReader, BitDepth, StemFormat, StemWriter, read_audio};
+use svs_core::{BackendKind, LiveConfig, LiveSeparator, PoCoNet, Separator, SeparatorConfig};
 
 #[derive(Args, Debug)]
 pub struct SeparateArgs {
@@ -39,6 +39,10 @@ pub struct SeparateArgs {
     /// helps short windows most)
     #[arg(long, default_value_t = SeparatorConfig::default().context_seconds)]
     pub context_seconds: f32,
+    /// Separate as the live mode does (the streaming network, 66-74 ms of latency, on the
+    /// CPU; the plugin's Live setting), the latency removed: to hear what live use gives.
+    #[arg(long, conflicts_with_all = ["chunk_seconds", "overlap", "context_seconds"])]
+    pub live: bool,
 }
 
 pub fn run(args: SeparateArgs) -> Result<()> {
@@ -55,10 +59,22 @@ pub fn run(args: SeparateArgs) -> Result<()> {
     };
     let separator = Separator::from_model_file(&file, device, config)?;
     tracing::info!(backend = %args.backend, "model loaded from {}", file.name().display());
+    let live_model = if args.live {
+        if args.backend != BackendKind::Cpu {
+            bail!("--live runs on the CPU (not --backend {})", args.backend);
+        }
+        Some(file.separator(&BackendKind::Cpu.device(0)?)?.0)
+    } else {
+        None
+    };
 
     let mut failures = Vec::new();
     for input in &inputs {
-        match separate_file(&separator, input, &args) {
+        let result = match &live_model {
+            Some(model) => separate_file_live(model, input, &args),
+            None => separate_file(&separator, input, &args),
+        };
+        match result {
             Ok(dir) => tracing::info!("{} -> {}", input.display(), dir.display()),
             Err(e) => {
                 // Most errors already start with the file's name (the decoder's, the writer's);
@@ -165,6 +181,28 @@ fn separate_file(separator: &Separator, input: &Path, args: &SeparateArgs) -> Re
     }
     if reader.skipped_packets > 0 {
         tracing::warn!("{}: {} damaged packets were skipped", input.display(), reader.skipped_packets);
+    }
+    Ok(dir)
+}
+
+/// Separates one file through the live path (the whole file in memory: `--live` is for
+/// listening tests, not for long batches).
+fn separate_file_live(model: &PoCoNet, input: &Path, args: &SeparateArgs) -> Result<PathBuf> {
+    let audio = read_audio(input)?;
+    if audio.n_frames() == 0 {
+        bail!("{}: contains no audio samples", input.display());
+    }
+    let mut live = LiveSeparator::new(model, audio.sample_rate, audio.n_channels(), &LiveConfig::default())?;
+    let stems = live.separate(&audio)?;
+    let dir = args.out_dir.join(output_name(input));
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let ext = args.format.extension();
+    for (name, stem) in [("vocals", &stems.vocals), ("accompaniment", &stems.accompaniment)] {
+        let path = dir.join(format!("{name}.{ext}"));
+        let mut writer =
+            StemWriter::create_as(&path, args.format, stem.sample_rate, stem.n_channels(), args.bit_depth)?;
+        writer.write_planar(&as_slices(&stem.channels))?;
+        writer.finalize()?;
     }
     Ok(dir)
 }
