@@ -1156,6 +1156,33 @@ fn vst3_live_mode_reports_its_latency_and_separates() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// pedalboard (JUCE)
+
+/// pedalboard, Spotify's Python host built on JUCE (scripts/test installs it from PyPI), loads
+/// the VST3 bundle and processes in both latency modes with the latency the plugin reports
+/// (tests/hosts/pedalboard_host.py says what it checks).
+#[test]
+fn pedalboard_juce_host_processes_in_both_latency_modes() {
+    let _serial = serial();
+    let bundle = &bundles().vst3_bundle;
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("hosts").join("pedalboard_host.py");
+    let output = Command::new("python3")
+        .arg(&script)
+        .arg(bundle)
+        .arg(latency_samples(48000).to_string())
+        .arg(live_latency(48000).to_string())
+        .output()
+        .expect("running python3");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "pedalboard host (needs `python3 -m pip install pedalboard==0.9.26 numpy`, as scripts/test does):\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    println!("{stdout}");
+}
+
+// ---------------------------------------------------------------------------------------------
 // Benchmark (docs/BENCHMARKS.md, "Plugin")
 
 /// Realtime CPU load of the plugin's engine at 48 kHz stereo for the embedded model and the
