@@ -93,8 +93,8 @@ impl SvsPlugin {
         let mut start = 0;
         while start < n {
             let len = (n - start).min(max);
-            for c in 0..ch {
-                block.input[c][..len].copy_from_slice(&channels[c][start..start + len]);
+            for (dst, src) in block.input.iter_mut().zip(channels.iter()).take(ch) {
+                dst[..len].copy_from_slice(&src[start..start + len]);
             }
             {
                 let [i0, i1] = &block.input;

@@ -187,6 +187,9 @@ fn cache_folder_name(model: &Path) -> Result<String> {
     Ok(format!("{stem}-{:016x}", xxhash_rust::xxh3::xxh3_64(&bytes)))
 }
 
+/// One song's separation, windowed or live.
+type SeparateSong = Box<dyn FnMut(&AudioBuffer) -> Result<Stems>>;
+
 /// Separates every track of a dataset split with a model and evaluates it (the paper's whole
 /// protocol). Each track's result is cached under `results`, in a folder named by the model
 /// file's contents, so an interrupted evaluation resumes.
@@ -199,7 +202,7 @@ pub fn evaluate_dataset(options: &DatasetEvaluation) -> Result<Evaluation> {
     }
     let file = ModelFile::read(model_path).with_context(|| format!("loading model {}", model_path.display()))?;
     let device = options.backend.device(0)?;
-    let mut separate: Box<dyn FnMut(&AudioBuffer) -> Result<Stems>> = if let Some(live) = &options.live {
+    let mut separate: SeparateSong = if let Some(live) = &options.live {
         if options.backend != BackendKind::Cpu {
             bail!("the live mode runs on the CPU (not --backend {})", options.backend);
         }
