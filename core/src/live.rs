@@ -38,6 +38,9 @@ use rubato::{Resampler, SincFixedIn};
 pub const RESAMPLER_CHUNK: usize = 64;
 /// Model masks kept for the channel frames that still need them.
 const MASK_RING: usize = 8;
+/// Input samples are clamped to this (real audio is within about 1; the clamp only keeps absurd
+/// input from overflowing the STFT into the network's state).
+const MAX_SAMPLE: f32 = 1e4;
 /// Bins of the model's STFT.
 const MODEL_STFT_BINS: usize = N_FFT / 2 + 1;
 
@@ -304,7 +307,9 @@ impl LiveSeparator {
                 } else {
                     let at = (out as u64 % self.ring_len as u64) as usize;
                     let x = self.history[c][at];
-                    let v = if done { std::mem::take(&mut self.ola[c][at]) } else { 0.0 };
+                    // Taken either way: a slot left behind would come out again a ring later.
+                    let v = std::mem::take(&mut self.ola[c][at]);
+                    let v = if done { v } else { 0.0 };
                     (v, x - v)
                 };
                 vocals[c][s] = v;
@@ -320,8 +325,10 @@ impl LiveSeparator {
         let at = (self.received % self.ring_len as u64) as usize;
         let mut mono = 0.0;
         for (c, history) in self.history.iter_mut().enumerate() {
-            // A NaN would stay in the network's state for good: it is taken as silence.
-            let x = Some(sample(c)).filter(|x| x.is_finite()).unwrap_or(0.0);
+            // A NaN, or a sample so large that the STFT overflows, would stay in the network's
+            // attention for as long as its frame is kept: NaN is taken as silence and samples are
+            // clamped far above any real signal's level.
+            let x = Some(sample(c)).filter(|x| x.is_finite()).map_or(0.0, |x| x.clamp(-MAX_SAMPLE, MAX_SAMPLE));
             history[at] = x;
             mono += x;
         }
@@ -558,6 +565,20 @@ mod tests {
             assert!(err < 2e-4, "channel {c}: {err}");
         }
         assert!(live.separate(&AudioBuffer::new(44_100, song(44_100, 0.1, 2))).is_err(), "another rate was accepted");
+    }
+
+    /// NaN and absurdly loud samples do not poison the stream: what follows them separates as
+    /// if they had been silence or a loud click.
+    #[test]
+    fn broken_samples_do_not_poison_the_stream() {
+        let model = constant_mask_model(0.5);
+        let mut live = LiveSeparator::new(&model, 48_000, 1, &LiveConfig::default()).unwrap();
+        let mut input = song(48_000, 1.0, 1);
+        input[0][100] = f32::NAN;
+        input[0][200] = 1e38;
+        input[0][300] = f32::INFINITY;
+        let (vocals, accompaniment) = run(&mut live, &input, 512);
+        assert!(vocals[0].iter().chain(&accompaniment[0]).all(|v| v.is_finite()), "non-finite output");
     }
 
     #[test]

@@ -217,6 +217,9 @@ impl Engine {
         self.delay.clear();
         self.pos += 1;
         self.start = self.pos;
+        // The freewheel clock restarts too: time spent in the live mode (or stopped) fed it no
+        // frames.
+        self.clock = None;
     }
 
     /// One frame in (`x`; mono input has `x[1] == x[0]`), the delayed dry frame and its vocals out.

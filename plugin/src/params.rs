@@ -76,7 +76,8 @@ impl Default for SvsParams {
                 .with_value_to_string(formatters::v2s_f32_percentage(0))
                 .with_string_to_value(formatters::s2v_f32_percentage()),
             bypass: BoolParam::new("Bypass", false).make_bypass(),
-            latency: EnumParam::new("Latency", LatencyMode::Quality),
+            // Every change restarts the host's processing (a new latency): not for automation.
+            latency: EnumParam::new("Latency", LatencyMode::Quality).non_automatable(),
         }
     }
 }

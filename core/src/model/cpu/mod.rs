@@ -84,10 +84,10 @@ impl AttentionSpan {
         Self { first: coarse(self.first), recent: coarse(self.recent).max(1) }
     }
 
-    /// The frames frame `t` attends to: `0..a` and `b..=t` (`a <= b`).
+    /// The frames frame `t` attends to: `0..a` and `b..=t` (`a <= b <= t + 1`).
     pub(crate) fn of_frame(self, t: usize) -> (usize, usize) {
         let a = self.first.min(t + 1);
-        (a, self.first.max((t + 1).saturating_sub(self.recent)).max(a))
+        (a, self.first.max((t + 1).saturating_sub(self.recent)).min(t + 1))
     }
 }
 
