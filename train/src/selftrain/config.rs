@@ -167,6 +167,18 @@ impl Default for FilterSection {
     }
 }
 
+impl SelfTrainConfig {
+    /// The same pipeline with every training stage (teacher, detectors, students) under `seed`:
+    /// repeats of one configuration under several seeds. The corpora keep their own seeds (the
+    /// data stay the same).
+    pub fn with_training_seed(mut self, seed: u64) -> Self {
+        self.teacher.training.seed = seed;
+        self.vad.training.seed = seed;
+        self.student.training.seed = seed;
+        self
+    }
+}
+
 impl ConfigFile for SelfTrainConfig {
     fn validate(&self) -> Result<(), InvalidConfig> {
         if self.labeled.is_empty() {
