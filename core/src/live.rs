@@ -17,15 +17,15 @@
 //! - the accompaniment is the delayed input minus the vocals, so the stems re-sum to the input.
 //!
 //! The latency is the channel STFT's frame (a sample is final once every frame overlapping it
-//! is done) plus what the model frame may wait for (the resampler's delay and chunk, half a model
-//! hop when the frames do not coincide) plus four samples for rounding; a sample that is not final
+//! is done) plus what the model frame may wait for (the resampler's delay, its chunk and half its
+//! filter, half a model hop when the frames do not coincide) plus four samples for rounding; a sample that is not final
 //! in time would come out as silence in the vocals, which the tests check never happens.
 //!
 //! Everything is allocated in [`LiveSeparator::new`]; [`LiveSeparator::process`] allocates
 //! nothing and costs the same at any point of a song (a plugin's audio thread runs it).
 
 use crate::audio::AudioBuffer;
-use crate::dsp::resample::streaming_resampler;
+use crate::dsp::resample::{SINC_LEN, streaming_resampler};
 use crate::dsp::stft::{FrameBuffers, Stft};
 use crate::model::PoCoNet;
 use crate::model::cpu::{AttentionSpan, CpuPoCoNet, NetworkStream, frame_energy, rms_of};
@@ -146,7 +146,9 @@ impl LiveSeparator {
         let rounding = if frames_coincide { 0 } else { (HOP / 2 * rate as usize).div_ceil(MODEL_SAMPLE_RATE as usize) };
         let skip16 = resampler.as_ref().map_or(0, |r| r.output_delay());
         let resampler_wait = match &resampler {
-            Some(_) => (skip16 * rate as usize).div_ceil(MODEL_SAMPLE_RATE as usize) + RESAMPLER_CHUNK,
+            // The filter's centre (its delay), the chunk it waits to fill, and the half filter it
+            // reads past a chunk's end (the chunk's last outputs come with the next chunk).
+            Some(_) => (skip16 * rate as usize).div_ceil(MODEL_SAMPLE_RATE as usize) + RESAMPLER_CHUNK + SINC_LEN / 2,
             None => 0,
         };
         let latency = n_fft + rounding + resampler_wait + 4;
@@ -499,9 +501,17 @@ mod tests {
     #[test]
     fn the_latency_is_exact_and_under_100_ms() {
         let model = constant_mask_model(1.0);
-        for (rate, channels, block) in
-            [(48_000, 2, 512), (44_100, 2, 1), (44_100, 1, 997), (16_000, 1, 64), (22_050, 2, 300)]
-        {
+        for (rate, channels, block) in [
+            (48_000, 2, 512),
+            (44_100, 2, 1),
+            (44_100, 1, 997),
+            (16_000, 1, 64),
+            (22_050, 2, 300),
+            (96_000, 2, 480),
+            (192_000, 1, 2048),
+            (11_025, 1, 333),
+            (8_000, 1, 100),
+        ] {
             let mut live = LiveSeparator::new(&model, rate, channels, &LiveConfig::default()).unwrap();
             let latency = live.latency();
             if rate >= 44_100 {

@@ -34,7 +34,7 @@ pub struct SvsParams {
     pub bypass: BoolParam,
 
     /// Quality: 1 s windows with 1.5 s of context (1.5 s of latency). Live: the streaming
-    /// separator (66 ms at 48 kHz, 74 ms at 44.1 kHz), to sing or play along. Switching
+    /// separator (67 ms at 48 kHz, 75 ms at 44.1 kHz), to sing or play along. Switching
     /// re-reports the latency to the host.
     #[id = "latency"]
     pub latency: EnumParam<LatencyMode>,

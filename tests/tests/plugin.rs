@@ -804,7 +804,7 @@ fn clap_unity_gains_reproduce_the_delayed_input_and_a_parameter_event_changes_th
 /// vocals and accompaniment at equal energy).
 const ISSUE_TARGET_DB: f64 = 10.0;
 
-/// The bar for the live mode (66-74 ms of latency instead of 1.5 s): the issue sets none; on these
+/// The bar for the live mode (67-75 ms of latency instead of 1.5 s): the issue sets none; on these
 /// songs it gives up 1.4-2 dB of accompaniment SDR against the Quality mode (10.3 dB at 48 kHz,
 /// 9.7 dB at 44.1 kHz, where its mask frames do not coincide with the channel frames; Quality
 /// 11.7 dB), so it is held to 9 dB: it must still separate, not merely pass the mix through.

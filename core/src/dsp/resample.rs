@@ -63,7 +63,7 @@ pub fn resample(input: &[f32], from: u32, to: u32) -> Result<Vec<f32>, ResampleE
 /// Sinc filter length of the resampler: with a Blackman-Harris window, 64 taps pass most of the
 /// band (up to 7 kHz at 16 kHz) with sidelobes near -90 dB, the passband of 128 taps under the
 /// squared window at half the cost.
-const SINC_LEN: usize = 64;
+pub const SINC_LEN: usize = 64;
 const SINC_WINDOW: WindowFunction = WindowFunction::BlackmanHarris;
 
 /// Resamples `signal` to exactly `out_len` samples with rubato's sinc resampler (any ratio,

@@ -39,7 +39,7 @@ pub struct SeparateArgs {
     /// helps short windows most)
     #[arg(long, default_value_t = SeparatorConfig::default().context_seconds)]
     pub context_seconds: f32,
-    /// Separate as the live mode does (the streaming network, 66-74 ms of latency, on the
+    /// Separate as the live mode does (the streaming network, 67-75 ms of latency, on the
     /// CPU; the plugin's Live setting), the latency removed: to hear what live use gives.
     #[arg(long, conflicts_with_all = ["chunk_seconds", "overlap", "context_seconds"])]
     pub live: bool,
