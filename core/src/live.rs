@@ -90,11 +90,9 @@ pub struct LiveSeparator {
     model_mask: Vec<f32>,
     /// The energies of the last frames (over the attention's past), a ring.
     energies: Vec<f64>,
-    energies_filled: usize,
     /// The latest model masks `[MASK_RING][513]` and which frame each slot holds.
     masks: Vec<Complex32>,
     mask_frames: [Option<u64>; MASK_RING],
-    latest_mask: Option<u64>,
     channel_stft: Stft,
     channel_buffers: FrameBuffers,
     channel_samples: Vec<f32>,
@@ -177,10 +175,8 @@ impl LiveSeparator {
             model_frame: vec![0.0; MODEL_STFT_BINS * 2],
             model_mask: vec![0.0; MODEL_STFT_BINS * 2],
             energies: vec![0.0; past],
-            energies_filled: 0,
             masks: vec![Complex32::new(0.0, 0.0); MASK_RING * MODEL_STFT_BINS],
             mask_frames: [None; MASK_RING],
-            latest_mask: None,
             channel_buffers: channel_stft.frame_buffers(),
             window_norm: channel_stft.summed_squared_window(0),
             channel_samples: vec![0.0; n_fft],
@@ -230,9 +226,9 @@ impl LiveSeparator {
             v.fill(0.0);
         }
         self.model_ring.fill(0.0);
-        (self.received, self.count16, self.chunk_len, self.energies_filled) = (0, 0, 0, 0);
+        (self.received, self.count16, self.chunk_len) = (0, 0, 0);
         self.skip16 = self.resampler.as_ref().map_or(0, |r| r.output_delay());
-        (self.mask_frames, self.latest_mask) = ([None; MASK_RING], None);
+        self.mask_frames = [None; MASK_RING];
         (self.next_frame, self.final_count, self.late) = (0, 0, 0);
     }
 
@@ -386,8 +382,8 @@ impl LiveSeparator {
         }
         let past = self.energies.len();
         self.energies[(j % past as u64) as usize] = frame_energy(&self.model_frame);
-        self.energies_filled = (self.energies_filled + 1).min(past);
-        let rms = rms_of(self.energies[..self.energies_filled].iter().sum(), self.energies_filled);
+        let filled = (j as usize + 1).min(past);
+        let rms = rms_of(self.energies[..filled].iter().sum(), filled);
         self.stream.push(&self.net, &self.model_frame, rms, &mut self.model_mask);
         let slot = (j % MASK_RING as u64) as usize;
         for (m, v) in
@@ -396,7 +392,12 @@ impl LiveSeparator {
             *m = Complex32::new(v[0], v[1]);
         }
         self.mask_frames[slot] = Some(j);
-        self.latest_mask = Some(j);
+    }
+
+    /// The last model frame computed (its mask is in the ring), if any.
+    fn latest_model_frame(&self) -> Option<u64> {
+        let half = (N_FFT / 2) as u64;
+        (self.count16 >= half).then(|| (self.count16 - half) / HOP as u64)
     }
 
     /// The model frame whose centre is nearest channel frame `i`'s.
@@ -407,7 +408,8 @@ impl LiveSeparator {
 
     fn channel_frame_ready(&self) -> bool {
         let i = self.next_frame;
-        self.received >= (i + 2) * self.hop as u64 && self.latest_mask.is_some_and(|j| j >= self.model_frame_of(i))
+        self.received >= (i + 2) * self.hop as u64
+            && self.latest_model_frame().is_some_and(|j| j >= self.model_frame_of(i))
     }
 
     /// Channel frame `next_frame` (input samples hop * (i - 2) .. hop * (i + 2)): masked and

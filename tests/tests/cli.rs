@@ -29,6 +29,17 @@ fn write(path: &Path, audio: &AudioBuffer) {
     std::fs::write(path, wav_bytes(audio, BitDepth::Float32).unwrap()).unwrap();
 }
 
+/// The largest difference between vocals + accompaniment and the input they were separated from.
+fn resum_error(vocals: &AudioBuffer, accompaniment: &AudioBuffer, input: &AudioBuffer) -> f32 {
+    let mut err = 0.0f32;
+    for c in 0..input.n_channels() {
+        for i in 0..input.n_frames() {
+            err = err.max((vocals.channels[c][i] + accompaniment.channels[c][i] - input.channels[c][i]).abs());
+        }
+    }
+    err
+}
+
 fn tone(rate: u32, seconds: f32, channels: usize) -> AudioBuffer {
     let n = (rate as f32 * seconds) as usize;
     AudioBuffer::new(
@@ -74,12 +85,7 @@ fn separate_keeps_format_sums_to_input_and_reports_bad_files_by_name() {
         assert_eq!(vocals.sample_rate, input.sample_rate);
         assert_eq!(vocals.n_channels(), input.n_channels());
         assert_eq!(vocals.n_frames(), input.n_frames());
-        let mut err = 0.0f32;
-        for c in 0..input.n_channels() {
-            for i in 0..input.n_frames() {
-                err = err.max((vocals.channels[c][i] + accompaniment.channels[c][i] - input.channels[c][i]).abs());
-            }
-        }
+        let err = resum_error(&vocals, &accompaniment, input);
         assert!(err < 1e-5, "{name}: stems differ from the input by {err}");
     }
     assert!(!out.join("notes").join("vocals.wav").exists());
@@ -118,12 +124,7 @@ fn separate_writes_flac_stems_that_sum_to_the_input() {
     let vocals = read_audio(&out.join("song").join("vocals.flac")).unwrap();
     let accompaniment = read_audio(&out.join("song").join("accompaniment.flac")).unwrap();
     assert_eq!((vocals.sample_rate, vocals.n_channels(), vocals.n_frames()), (44100, 2, song.n_frames()));
-    let mut err = 0.0f32;
-    for c in 0..2 {
-        for i in 0..song.n_frames() {
-            err = err.max((vocals.channels[c][i] + accompaniment.channels[c][i] - song.channels[c][i]).abs());
-        }
-    }
+    let err = resum_error(&vocals, &accompaniment, &song);
     // 24-bit quantization of each stem is below 1e-7.
     assert!(err < 1e-5, "FLAC stems differ from the input by {err}");
     assert!(!out.join("song").join("vocals.wav").exists());
@@ -158,12 +159,7 @@ fn separate_live_writes_aligned_stems_that_sum_to_the_input() {
     let vocals = read_audio(&live.join("vocals.wav")).unwrap();
     let accompaniment = read_audio(&live.join("accompaniment.wav")).unwrap();
     assert_eq!((vocals.sample_rate, vocals.n_channels(), vocals.n_frames()), (48000, 2, song.n_frames()));
-    let mut err = 0.0f32;
-    for c in 0..2 {
-        for i in 0..song.n_frames() {
-            err = err.max((vocals.channels[c][i] + accompaniment.channels[c][i] - song.channels[c][i]).abs());
-        }
-    }
+    let err = resum_error(&vocals, &accompaniment, &song);
     assert!(err < 1e-5, "live stems differ from the input by {err}");
     let (result, windowed) = run("windowed", &[]);
     assert!(result.status.success());
@@ -201,12 +197,7 @@ fn separate_with_context_before_each_window() {
     let vocals = read_audio(&with.join("song").join("vocals.wav")).unwrap();
     let accompaniment = read_audio(&with.join("song").join("accompaniment.wav")).unwrap();
     assert_eq!(vocals.n_frames(), song.n_frames());
-    let mut err = 0.0f32;
-    for c in 0..2 {
-        for i in 0..song.n_frames() {
-            err = err.max((vocals.channels[c][i] + accompaniment.channels[c][i] - song.channels[c][i]).abs());
-        }
-    }
+    let err = resum_error(&vocals, &accompaniment, &song);
     assert!(err < 1e-5, "stems differ from the input by {err}");
     // The context reaches the model: the vocals differ from those without it.
     let plain = read_audio(&without.join("song").join("vocals.wav")).unwrap();

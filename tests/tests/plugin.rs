@@ -293,6 +293,27 @@ fn vocal_figures(song: &Song, out: [&[f32]; 2]) -> VocalFigures {
     }
 }
 
+/// [`vocal_figures`] of a render `out` of `input` (the song `s` padded) with vocals at -inf, and
+/// the mix's own accompaniment SDR, printed under `label`.
+fn vocals_off_figures(
+    label: &str,
+    rate: u32,
+    s: &Song,
+    input: &[Vec<f32>; 2],
+    out: &[Vec<f32>; 2],
+    latency: usize,
+) -> (VocalFigures, f64) {
+    let n = s.vocals[0].len();
+    let figures = vocal_figures(s, aligned(out, latency, n));
+    let input_sdr = snr_db(&s.accompaniment, [&input[0][..n], &input[1][..n]]);
+    println!(
+        "{label}, vocals -inf, {rate} Hz: vocal energy -{:.1} dB (projection), vocals / residual {:.1} dB, \
+         accompaniment SDR {:.1} dB (the mix itself: {input_sdr:.1} dB)",
+        figures.reduction_db, figures.residual_db, figures.accompaniment_sdr_db
+    );
+    (figures, input_sdr)
+}
+
 /// The largest sample difference between two stereo renders.
 fn max_abs_diff(a: &[Vec<f32>; 2], b: &[Vec<f32>; 2]) -> f32 {
     (0..2).flat_map(|c| a[c].iter().zip(&b[c]).map(|(x, y)| (x - y).abs())).fold(0.0f32, f32::max)
@@ -828,19 +849,12 @@ fn clap_vocals_off_figures() -> (VocalFigures, f64) {
     let rate = 44100;
     let latency = latency_samples(rate);
     let s = song(rate, 8.0);
-    let n = s.vocals[0].len();
     let input = padded(&s.mix(), latency);
     let mut clap = Clap::load();
     clap.set_offline();
     let vocals = clap.param("Vocals");
     let (out, _) = clap.render(rate, &input, &[1024], &[(0, vocals.id, vocals.value(0.0))]);
-    let figures = vocal_figures(&s, aligned(&out, latency, n));
-    let input_sdr = snr_db(&s.accompaniment, [&input[0][..n], &input[1][..n]]);
-    println!(
-        "CLAP, vocals -inf, {rate} Hz: vocal energy -{:.1} dB (projection), vocals / residual {:.1} dB, \
-         accompaniment SDR {:.1} dB (the mix itself: {input_sdr:.1} dB)",
-        figures.reduction_db, figures.residual_db, figures.accompaniment_sdr_db
-    );
+    let (figures, input_sdr) = vocals_off_figures("CLAP", rate, &s, &input, &out, latency);
     (figures, input_sdr)
 }
 
@@ -875,7 +889,6 @@ fn clap_live_mode_reports_its_latency_and_separates() {
     assert_eq!(quality, latency_samples(rate), "the latency before the switch");
     let live = live_latency(rate);
     let s = song(rate, 8.0);
-    let n = s.vocals[0].len();
     let input = padded(&s.mix(), live);
     let (out, reported) = clap.render(rate, &input, &[480, 64, 1024], &[]);
     assert_eq!(reported, live, "the host reads the live latency after the switch");
@@ -883,13 +896,7 @@ fn clap_live_mode_reports_its_latency_and_separates() {
     assert!(err < 1e-5, "0 dB / 0 dB differs from the delayed input by {err}");
     let vocals = clap.param("Vocals");
     let (out, _) = clap.render(rate, &input, &[480], &[(0, vocals.id, vocals.value(0.0))]);
-    let figures = vocal_figures(&s, aligned(&out, live, n));
-    let input_sdr = snr_db(&s.accompaniment, [&input[0][..n], &input[1][..n]]);
-    println!(
-        "CLAP live, vocals -inf, {rate} Hz: vocal energy -{:.1} dB (projection), vocals / residual {:.1} dB, \
-         accompaniment SDR {:.1} dB (the mix itself: {input_sdr:.1} dB)",
-        figures.reduction_db, figures.residual_db, figures.accompaniment_sdr_db
-    );
+    let (figures, input_sdr) = vocals_off_figures("CLAP live", rate, &s, &input, &out, live);
     check_vocal_figures(&figures, input_sdr, LIVE_TARGET_DB);
     // Back to Quality: the windowed latency again.
     let (_, _) = clap.render(rate, &short, &[512], &[(0, mode.id, mode.min)]);
@@ -1087,7 +1094,6 @@ fn vst3_unity_gains_parameter_changes_and_vocals_at_minus_inf() {
     let rate = 48000;
     let latency = latency_samples(rate);
     let s = song(rate, 6.0);
-    let n = s.vocals[0].len();
     let input = padded(&s.mix(), latency);
     let vst3 = Vst3::load();
     let (out, reported) = vst3.render(rate, &input, &[1024, 100, 4096], &[]);
@@ -1098,13 +1104,7 @@ fn vst3_unity_gains_parameter_changes_and_vocals_at_minus_inf() {
     // The parameter change reaches the audio through IParameterChanges in process().
     let vocals = vst3.param_id("Vocals");
     let (out, _) = vst3.render(rate, &input, &[1024, 100, 4096], &[(0, vocals, 0.0)]);
-    let figures = vocal_figures(&s, aligned(&out, latency, n));
-    let input_sdr = snr_db(&s.accompaniment, [&input[0][..n], &input[1][..n]]);
-    println!(
-        "VST3, vocals -inf, {rate} Hz: vocal energy -{:.1} dB (projection), vocals / residual {:.1} dB, \
-         accompaniment SDR {:.1} dB (the mix itself: {input_sdr:.1} dB)",
-        figures.reduction_db, figures.residual_db, figures.accompaniment_sdr_db
-    );
+    let (figures, input_sdr) = vocals_off_figures("VST3", rate, &s, &input, &out, latency);
     assert!(max_diff_to_delayed_input(&input, &out, latency) > 1e-2, "the parameter change did not reach the audio");
     check_vocal_figures(&figures, input_sdr, ISSUE_TARGET_DB);
 
@@ -1137,7 +1137,6 @@ fn vst3_live_mode_reports_its_latency_and_separates() {
     assert_eq!(quality, latency_samples(rate), "the latency before the switch");
     let live = live_latency(rate);
     let s = song(rate, 6.0);
-    let n = s.vocals[0].len();
     let input = padded(&s.mix(), live);
     let (out, reported) = vst3.render(rate, &input, &[1024, 100, 4096], &[]);
     assert_eq!(reported, live, "the host reads the live latency after the switch");
@@ -1145,13 +1144,7 @@ fn vst3_live_mode_reports_its_latency_and_separates() {
     assert!(err < 1e-5, "0 dB / 0 dB differs from the delayed input by {err}");
     let vocals = vst3.param_id("Vocals");
     let (out, _) = vst3.render(rate, &input, &[1024, 100, 4096], &[(0, vocals, 0.0)]);
-    let figures = vocal_figures(&s, aligned(&out, live, n));
-    let input_sdr = snr_db(&s.accompaniment, [&input[0][..n], &input[1][..n]]);
-    println!(
-        "VST3 live, vocals -inf, {rate} Hz: vocal energy -{:.1} dB (projection), vocals / residual {:.1} dB, \
-         accompaniment SDR {:.1} dB (the mix itself: {input_sdr:.1} dB)",
-        figures.reduction_db, figures.residual_db, figures.accompaniment_sdr_db
-    );
+    let (figures, input_sdr) = vocals_off_figures("VST3 live", rate, &s, &input, &out, live);
     check_vocal_figures(&figures, input_sdr, LIVE_TARGET_DB);
 }
 
