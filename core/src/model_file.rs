@@ -161,6 +161,11 @@ impl ModelFile {
         &self.name
     }
 
+    /// The file's size in bytes (header and weights).
+    pub fn byte_len(&self) -> usize {
+        self.bytes.len()
+    }
+
     /// The separator's configuration, if this is a separator file.
     pub fn separator_config(&self) -> Result<PoCoNetConfig, ModelFileError> {
         self.expect_kind(ModelKind::Separator)?;

@@ -19,6 +19,7 @@
 //! the worker gets `margin` samples to run the model. The plugin reports `window + margin`.
 
 use crate::dsp::DelayLine;
+use crate::status::PluginStatus;
 use nice_plug::prelude::{nice_error, nice_warn};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -149,8 +150,8 @@ pub struct Engine {
 
 impl Engine {
     /// Starts a worker that separates with `separator` (or, with `None`, passes everything dry:
-    /// no model could be loaded).
-    pub fn new(config: EngineConfig, separator: Option<Separator>) -> Self {
+    /// no model could be loaded). The worker records its load in `status`.
+    pub fn new(config: EngineConfig, separator: Option<Separator>, status: Arc<PluginStatus>) -> Self {
         assert!(config.channels == 1 || config.channels == 2, "1 or 2 channels");
         let latency = latency_samples(config.sample_rate);
         let window = window_samples(config.sample_rate);
@@ -166,8 +167,15 @@ impl Engine {
             std::thread::Builder::new()
                 .name("svs-separator".into())
                 .spawn(move || {
-                    Worker { config, separator, input: worker_input, output: worker_output, shared: shared.clone() }
-                        .run();
+                    Worker {
+                        config,
+                        separator,
+                        input: worker_input,
+                        output: worker_output,
+                        shared: shared.clone(),
+                        status,
+                    }
+                    .run();
                     shared.alive.store(false, Ordering::SeqCst);
                 })
                 .expect("spawning the separator thread")
@@ -290,6 +298,7 @@ struct Worker {
     input: rtrb::Consumer<InFrame>,
     output: rtrb::Producer<VocalFrame>,
     shared: Arc<Shared>,
+    status: Arc<PluginStatus>,
 }
 
 impl Worker {
@@ -346,7 +355,10 @@ impl Worker {
                 continue;
             }
             let slices: Vec<&[f32]> = pending.iter().map(|p| p.as_slice()).collect();
-            let blocks = match stream.push(&slices) {
+            let started = Instant::now();
+            let pushed = stream.push(&slices);
+            self.status.record_load(started.elapsed().as_secs_f64(), pending[0].len() as f64 / rate as f64);
+            let blocks = match pushed {
                 Ok(blocks) => blocks,
                 Err(e) => {
                     nice_error!("svs: separation failed: {e}; passing the input through");
@@ -426,7 +438,9 @@ mod tests {
                 AudioBuffer::new(rate, vec![x.iter().map(|f| f[0]).collect(), x.iter().map(|f| f[1]).collect()]);
             sep.separate(&audio, |_| {}).unwrap().vocals
         };
-        let mut engine = Engine::new(EngineConfig { sample_rate: rate, channels: 2, offline: true }, Some(sep));
+        let status = Arc::new(PluginStatus::default());
+        let mut engine =
+            Engine::new(EngineConfig { sample_rate: rate, channels: 2, offline: true }, Some(sep), status.clone());
         let latency = engine.latency();
         assert_eq!(latency, 24000);
         let mut max_err = 0.0f32;
@@ -447,11 +461,14 @@ mod tests {
         }
         assert!(max_err < 1e-6, "{max_err}");
         assert_eq!(engine.shared().late_samples(), 0);
+        // The worker timed its windows: some work, and far less than real time for this model.
+        assert!(status.load() > 0.0 && status.load() < 1.0, "{}", status.load());
     }
 
     #[test]
     fn realtime_without_a_model_passes_dry_and_reports_it() {
-        let mut engine = Engine::new(EngineConfig { sample_rate: 8000, channels: 1, offline: false }, None);
+        let mut engine =
+            Engine::new(EngineConfig { sample_rate: 8000, channels: 1, offline: false }, None, Default::default());
         let latency = engine.latency();
         let x = signal(8000, latency + 100);
         let mut late = 0;
@@ -472,7 +489,7 @@ mod tests {
         // the engine waits for the worker, before the first vocals are due, so nothing is dry.
         let rate = 8000;
         let config = EngineConfig { sample_rate: rate, channels: 2, offline: false };
-        let mut engine = Engine::new(config, Some(tiny_separator()));
+        let mut engine = Engine::new(config, Some(tiny_separator()), Default::default());
         let x = signal(rate, 3 * rate as usize);
         let now = Instant::now();
         for block in x.chunks(256) {
@@ -484,7 +501,7 @@ mod tests {
         assert!(engine.shared().freewheeling());
         assert_eq!(engine.shared().late_samples(), 0);
         // Paced at the clock, the same engine config never waits.
-        let mut engine = Engine::new(config, None);
+        let mut engine = Engine::new(config, None, Default::default());
         for k in 0..20u64 {
             engine.begin_block(rate as usize / 4, now + Duration::from_millis(250 * k));
         }
@@ -494,8 +511,11 @@ mod tests {
     #[test]
     fn reset_restarts_cleanly_in_offline_mode() {
         let rate = 8000;
-        let mut engine =
-            Engine::new(EngineConfig { sample_rate: rate, channels: 2, offline: true }, Some(tiny_separator()));
+        let mut engine = Engine::new(
+            EngineConfig { sample_rate: rate, channels: 2, offline: true },
+            Some(tiny_separator()),
+            Default::default(),
+        );
         let latency = engine.latency();
         let x = signal(rate, 3 * latency);
         let first: Vec<Frame> = x.iter().map(|&f| engine.tick(f)).collect();

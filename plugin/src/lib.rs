@@ -9,20 +9,27 @@
 //! chose ([`model`]).
 
 pub mod dsp;
+pub mod editor;
 pub mod engine;
 pub mod model;
 pub mod params;
+pub mod status;
 
 use dsp::{Ramp, mix_sample};
 use engine::{Engine, EngineConfig};
 use nice_plug::prelude::*;
+use nice_plug_egui::{EguiEditorState, RepaintNotifier};
 use params::{LatencyMode, SvsParams};
+use status::PluginStatus;
 use std::sync::Arc;
+use std::time::Instant;
 use svs_core::dsp::stem_gains;
 use svs_core::{LiveConfig, LiveSeparator};
 
 /// Gains and dry/wet move over 20 ms: fast enough to follow automation, slow enough not to click.
 const RAMP_SECONDS: f32 = 0.02;
+/// How often the audio thread asks an open editor to redraw its readings (load, late blocks).
+const REPAINT_SECONDS: f32 = 0.1;
 
 pub struct SvsPlugin {
     params: Arc<SvsParams>,
@@ -40,6 +47,13 @@ pub struct SvsPlugin {
     live: Option<LiveSeparator>,
     live_block: LiveBlock,
     mode: LatencyMode,
+    /// What the editor shows: the model, the device, the load and the late blocks.
+    status: Arc<PluginStatus>,
+    editor_state: Arc<EguiEditorState>,
+    repaint: RepaintNotifier,
+    /// Samples until the next repaint request, and the sample rate (from `activate()`).
+    until_repaint: u32,
+    rate: f32,
 }
 
 /// The live separator's input and stems for one host block (allocated in `activate()`).
@@ -70,6 +84,11 @@ impl Default for SvsPlugin {
             live: None,
             live_block: LiveBlock::default(),
             mode: LatencyMode::Quality,
+            status: Arc::default(),
+            editor_state: editor::default_state(),
+            repaint: RepaintNotifier::new(),
+            until_repaint: 0,
+            rate: 48000.0,
         }
     }
 }
@@ -84,9 +103,11 @@ impl SvsPlugin {
         }
     }
 
-    /// A block through the live separator, on this thread.
+    /// A block through the live separator, on this thread. Its time against the block's
+    /// duration is the load; a block that took longer than it lasts is late.
     fn process_live(&mut self, channels: &mut [&mut [f32]]) -> ProcessStatus {
         let Some(live) = &mut self.live else { return ProcessStatus::Normal };
+        let started = Instant::now();
         let n = channels[0].len();
         let (ch, block) = (self.input_channels, &mut self.live_block);
         let max = block.input[0].len();
@@ -117,7 +138,26 @@ impl SvsPlugin {
             }
             start += len;
         }
+        let (busy, audio) = (started.elapsed().as_secs_f64(), n as f64 / self.rate as f64);
+        self.status.record_load(busy, audio);
+        if busy > audio {
+            self.status.record_late_block();
+        }
         ProcessStatus::Normal
+    }
+
+    /// Asks an open editor to redraw its readings every `REPAINT_SECONDS` of audio (one atomic
+    /// store; the editor's own timer does the drawing, never this thread).
+    fn tick_repaint(&mut self, samples: usize) {
+        match self.until_repaint.checked_sub(samples as u32) {
+            Some(left) if left > 0 => self.until_repaint = left,
+            _ => {
+                self.until_repaint = (REPAINT_SECONDS * self.rate) as u32;
+                if self.editor_state.is_open() {
+                    self.repaint.request_repaint();
+                }
+            }
+        }
     }
 }
 
@@ -142,12 +182,16 @@ impl Plugin for SvsPlugin {
         },
     ];
 
-    type Editor = ();
+    type Editor = nice_plug_egui::EguiEditor<editor::EditorApp>;
     type SysExMessage = ();
     type BackgroundTask = ();
 
     fn params(&self) -> Arc<dyn Params> {
         self.params.clone()
+    }
+
+    fn editor(&mut self, _async_executor: AsyncExecutor<Self>) -> Option<Self::Editor> {
+        editor::create(self.editor_state.clone(), self.params.clone(), self.status.clone(), self.repaint.clone())
     }
 
     fn activate(
@@ -172,6 +216,9 @@ impl Plugin for SvsPlugin {
             (Some(_), true) => nice_warn!("svs: {}", loaded.status),
             (None, _) => nice_error!("svs: {}", loaded.status),
         }
+        self.status.set_loaded(loaded.describe());
+        self.status.clear_readings();
+        self.repaint.request_repaint();
         let offline = buffer_config.process_mode == ProcessMode::Offline;
         self.live = loaded.live_model.as_ref().and_then(|model| {
             LiveSeparator::new(model, rate, self.input_channels, &LiveConfig::default())
@@ -179,8 +226,11 @@ impl Plugin for SvsPlugin {
                 .ok()
         });
         self.live_block = LiveBlock::new(buffer_config.max_buffer_size.max(1) as usize);
-        let engine =
-            Engine::new(EngineConfig { sample_rate: rate, channels: self.input_channels, offline }, loaded.separator);
+        let engine = Engine::new(
+            EngineConfig { sample_rate: rate, channels: self.input_channels, offline },
+            loaded.separator,
+            self.status.clone(),
+        );
         self.engine = Some(engine);
         self.mode = self.params.latency.value();
         let latency = self.latency_of(self.mode).unwrap_or_default();
@@ -197,6 +247,7 @@ impl Plugin for SvsPlugin {
         self.accompaniment_gain = Ramp::new(ga, ramp);
         self.wet = Ramp::new(self.params.wet(), ramp);
         self.health = Ramp::new(1.0, ramp);
+        self.rate = rate as f32;
         true
     }
 
@@ -240,6 +291,7 @@ impl Plugin for SvsPlugin {
             }
         }
         let n = buffer.samples();
+        self.tick_repaint(n);
         let channels = buffer.as_slice();
         if channels.len() < 2 {
             return ProcessStatus::Error("svs needs two output channels");
@@ -248,7 +300,8 @@ impl Plugin for SvsPlugin {
             return self.process_live(channels);
         }
         let Some(engine) = &mut self.engine else { return ProcessStatus::Normal };
-        engine.begin_block(n, std::time::Instant::now());
+        engine.begin_block(n, Instant::now());
+        let late_before = engine.shared().late_samples();
         let mono = self.input_channels == 1;
         for i in 0..n {
             let x = if mono { [channels[0][i]; 2] } else { [channels[0][i], channels[1][i]] };
@@ -268,6 +321,9 @@ impl Plugin for SvsPlugin {
             let wet = wet * self.health.next();
             channels[0][i] = mix_sample(frame.dry[0], vocals[0], gv, ga, wet);
             channels[1][i] = mix_sample(frame.dry[1], vocals[1], gv, ga, wet);
+        }
+        if engine.shared().late_samples() > late_before {
+            self.status.record_late_block();
         }
         ProcessStatus::Normal
     }

@@ -2,11 +2,13 @@
 //! default, on the GPU when one is usable, else on the CPU. Never panics on a bad file: it falls
 //! back and says why (host log / stderr through nice-plug's logger, and [`Loaded::status`]).
 
+use crate::status::{LoadedModel, ModelInfo};
+use burn::module::Module;
 use std::path::Path;
 use svs_core::{BackendKind, ModelFile, PoCoNet, Separator};
 
-/// Environment variable naming a model file, used when the plugin state has none (there is no
-/// editor yet to pick one).
+/// Environment variable naming a model file, used when the plugin state has none (the editor's
+/// choice is saved in the state and wins; this stays as an override for hosts without one).
 pub const MODEL_ENV: &str = "SVS_PLUGIN_MODEL";
 /// Environment variable forcing a backend (`cpu` or `wgpu`).
 pub const BACKEND_ENV: &str = "SVS_PLUGIN_BACKEND";
@@ -19,6 +21,22 @@ pub struct Loaded {
     pub status: String,
     /// The requested model file could not be used (the status says why).
     pub fell_back: bool,
+    /// What the editor shows of the model that loaded.
+    pub info: Option<ModelInfo>,
+    /// Where it runs, in words ("the CPU", "the GPU (wgpu, discrete)").
+    pub device: String,
+}
+
+impl Loaded {
+    /// The editor's view of this load.
+    pub fn describe(&self) -> LoadedModel {
+        LoadedModel {
+            info: self.info.clone(),
+            device: self.device.clone(),
+            status: self.status.clone(),
+            fell_back: self.fell_back,
+        }
+    }
 }
 
 /// The model file to use: the saved path, else `$SVS_PLUGIN_MODEL`, else none (the default).
@@ -44,20 +62,27 @@ pub fn load(path: Option<&str>) -> Loaded {
         },
         None => None,
     };
-    let candidates = file.into_iter().map(Ok).chain(std::iter::once_with(|| {
-        svs_core::default_model::default_model().map_err(|e| format!("the default model: {e}"))
+    let candidates = file.map(|f| Ok((f, path.map(str::to_owned)))).into_iter().chain(std::iter::once_with(|| {
+        svs_core::default_model::default_model().map(|f| (f, None)).map_err(|e| format!("the default model: {e}"))
     }));
     for candidate in candidates {
-        let result = candidate.and_then(|file| {
+        let result = candidate.and_then(|(file, path)| {
             let name = file.name().display().to_string();
             let separator = Separator::from_model_file(&file, device.1.clone(), crate::engine::separator_config())
                 .map_err(|e| format!("{name}: {e}"))?;
             let cpu = BackendKind::Cpu.device(0).map_err(|e| format!("the CPU: {e}"))?;
             let (live_model, _) = file.separator(&cpu).map_err(|e| format!("{name}: {e}"))?;
-            Ok((name, separator, live_model))
+            let info = ModelInfo {
+                name: file.name().file_name().map_or(name.clone(), |n| n.to_string_lossy().into_owned()),
+                path,
+                parameters: live_model.num_params(),
+                file_bytes: file.byte_len(),
+                metadata: file.metadata.clone(),
+            };
+            Ok((name, separator, live_model, info))
         });
         match result {
-            Ok((name, separator, live_model)) => {
+            Ok((name, separator, live_model, info)) => {
                 let mut status = format!("separating with {name} on {}", device.0);
                 for p in &problems {
                     status = format!("{p}; {status}");
@@ -67,6 +92,8 @@ pub fn load(path: Option<&str>) -> Loaded {
                     live_model: Some(live_model),
                     status,
                     fell_back: !problems.is_empty(),
+                    info: Some(info),
+                    device: device.0,
                 };
             }
             Err(e) => problems.push(e),
@@ -77,6 +104,8 @@ pub fn load(path: Option<&str>) -> Loaded {
         live_model: None,
         status: format!("no usable model ({}); passing the input through", problems.join("; ")),
         fell_back: true,
+        info: None,
+        device: device.0,
     }
 }
 
@@ -180,6 +209,24 @@ mod tests {
         std::fs::remove_file(garbage).unwrap();
         let loaded = load(None);
         assert!(loaded.status.starts_with("separating with embedded default model on "), "{}", loaded.status);
+        let info = loaded.info.expect("the default model's description");
+        assert_eq!((info.name.as_str(), info.path), ("embedded default model", None));
+        let default = svs_core::default_model::default_model().unwrap();
+        assert_eq!(info.file_bytes, default.byte_len());
+        assert_eq!(info.metadata, default.metadata);
+        assert_eq!(info.parameters, loaded.live_model.unwrap().num_params());
+        assert!(info.parameters > 100_000, "{}", info.parameters);
+    }
+
+    #[test]
+    fn a_chosen_model_file_is_described_with_its_path() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../models/default.safetensors");
+        let loaded = load(Some(path));
+        assert!(!loaded.fell_back, "{}", loaded.status);
+        let info = loaded.info.unwrap();
+        assert_eq!((info.name.as_str(), info.path.as_deref()), ("default.safetensors", Some(path)));
+        assert_eq!(info.file_bytes as u64, std::fs::metadata(path).unwrap().len());
+        assert!(loaded.status.ends_with(&format!(" on {}", loaded.device)), "{}", loaded.status);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The plugin as a host sees it: the built CLAP bundle through `clack-host`, the built VST3
 //! bundle through the `vst3` bindings and `libloading`. The first test to run builds the plugin
-//! (`cargo build -p svs-plugin -p svs-tests --lib --test plugin`: the same feature resolution as this test,
-//! so nothing is rebuilt twice) and lays out the bundles exactly as `cargo xtask bundle
+//! (`cargo build --workspace --lib --test plugin`: the same feature resolution as `cargo test
+//! --workspace`, so nothing is rebuilt twice) and lays out the bundles exactly as `cargo xtask bundle
 //! svs-plugin` does, under `$CARGO_TARGET_DIR/bundled/`.
 //!
 //! The plugin is built with nice-plug's `assert_process_allocs` (a default feature of svs-plugin,
@@ -12,10 +12,14 @@
 //! realtime mode every block would (correctly) come out dry. Realtime pacing is measured by the
 //! `#[ignore]`d benchmark at the end.
 //!
-//! `cargo test -p svs-tests --test plugin -- --nocapture` prints the separation figures.
+//! `cargo test --workspace --test plugin -- --nocapture` prints the separation figures.
 
+use clack_extensions::gui::{GuiSize, HostGui, HostGuiImpl};
 use clack_extensions::latency::PluginLatency;
-use clack_extensions::params::{ParamInfoBuffer, PluginParams};
+use clack_extensions::params::{
+    HostParams, HostParamsImplMainThread, HostParamsImplShared, ParamClearFlags, ParamInfoBuffer, ParamRescanFlags,
+    PluginParams,
+};
 use clack_extensions::render::{PluginRender, RenderMode};
 use clack_extensions::state::PluginState;
 use clack_host::events::event_types::ParamValueEvent;
@@ -24,6 +28,7 @@ use std::ffi::{CStr, CString, c_void};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 use svs_plugin::engine::latency_samples;
 use vst3::Steinberg::Vst::*;
 use vst3::Steinberg::*;
@@ -49,12 +54,14 @@ fn bundles() -> &'static Bundles {
     BUNDLES.get_or_init(|| {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        // A no-op when fresh. The same packages as `cargo test -p svs-tests` resolves, so the
-        // dependencies (burn) are shared with this test's build.
+        // A no-op when fresh. The whole workspace, as `cargo test --workspace` (scripts/test)
+        // resolves it: a narrower package set turns some shared dependency's features off
+        // (serde_json's `unbounded_depth` comes from xtask), which would rebuild burn for the
+        // bundle alone.
         let status = Command::new(cargo)
             .current_dir(root)
             .env("CARGO_TARGET_DIR", target_dir())
-            .args(["build", "-p", "svs-plugin", "-p", "svs-tests", "--lib", "--test", "plugin"])
+            .args(["build", "--workspace", "--lib", "--test", "plugin"])
             .status()
             .expect("running cargo");
         assert!(status.success(), "building the plugin failed");
@@ -341,18 +348,67 @@ fn padded(input: &[Vec<f32>; 2], latency: usize) -> [Vec<f32>; 2] {
 // A minimal CLAP host
 
 struct TestHost;
-struct TestHostShared;
+
+/// What the plugin asked of the host from any thread; the tests act on it on the main thread.
+#[derive(Default)]
+struct TestHostShared {
+    restart_requested: AtomicBool,
+    callback_requested: AtomicBool,
+    flush_requested: AtomicBool,
+}
+
+/// The host's main-thread side: nothing to keep (parameter rescans need no action here).
+struct TestHostMainThread;
+
+impl MainThreadHandler<'_> for TestHostMainThread {}
+
+/// The host side of the params extension: a plugin whose parameters change outside processing
+/// (an edit in its editor) asks for a flush, which the tests' event loop turn performs.
+impl HostParamsImplShared for TestHostShared {
+    fn request_flush(&self) {
+        self.flush_requested.store(true, Ordering::SeqCst);
+    }
+}
+
+impl HostParamsImplMainThread for TestHostMainThread {
+    fn rescan(&self, _flags: ParamRescanFlags) {}
+    fn clear(&self, _param_id: ClapId, _flags: ParamClearFlags) {}
+}
 
 impl SharedHandler<'_> for TestHostShared {
-    fn request_restart(&self) {}
+    fn request_restart(&self) {
+        self.restart_requested.store(true, Ordering::SeqCst);
+    }
     fn request_process(&self) {}
-    fn request_callback(&self) {}
+    fn request_callback(&self) {
+        self.callback_requested.store(true, Ordering::SeqCst);
+    }
+}
+
+/// The host side of the GUI extension: the test's parent window has a fixed size, so resize
+/// requests are acknowledged and nothing else is needed.
+impl HostGuiImpl for TestHostShared {
+    fn resize_hints_changed(&self) {}
+    fn request_resize(&self, _new_size: GuiSize) -> Result<(), HostError> {
+        Ok(())
+    }
+    fn request_show(&self) -> Result<(), HostError> {
+        Ok(())
+    }
+    fn request_hide(&self) -> Result<(), HostError> {
+        Ok(())
+    }
+    fn closed(&self, _was_destroyed: bool) {}
 }
 
 impl HostHandlers for TestHost {
     type Shared<'a> = TestHostShared;
-    type MainThread<'a> = ();
+    type MainThread<'a> = TestHostMainThread;
     type AudioProcessor<'a> = ();
+
+    fn declare_extensions(builder: &mut HostExtensions<Self>, _shared: &Self::Shared<'_>) {
+        builder.register::<HostGui>().register::<HostParams>();
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -387,7 +443,9 @@ impl Clap {
             descriptor.id().unwrap().to_owned()
         };
         let info = HostInfo::new("svs plugin tests", "svs", "https://example.invalid", "0.1").unwrap();
-        let instance = PluginInstance::<TestHost>::new(|_| TestHostShared, |_| (), &entry, &id, &info).unwrap();
+        let instance =
+            PluginInstance::<TestHost>::new(|_| TestHostShared::default(), |_| TestHostMainThread, &entry, &id, &info)
+                .unwrap();
         Self { instance, entry }
     }
 
@@ -735,6 +793,9 @@ impl Drop for Vst3 {
         let _ = &self.library;
     }
 }
+
+#[path = "plugin/editor.rs"]
+mod editor;
 
 // ---------------------------------------------------------------------------------------------
 // CLAP
@@ -1180,7 +1241,7 @@ fn pedalboard_juce_host_processes_in_both_latency_modes() {
 
 /// Realtime CPU load of the plugin's engine at 48 kHz stereo for the embedded model and the
 /// three presets (random weights: speed does not depend on them), and a paced realtime run.
-/// `cargo test -p svs-tests --test plugin -- --ignored --nocapture benchmark`
+/// `cargo test --workspace --test plugin -- --ignored --nocapture benchmark`
 #[test]
 #[ignore = "a benchmark: minutes of CPU"]
 fn benchmark_realtime_load_48k_stereo() {
@@ -1201,7 +1262,11 @@ fn benchmark_realtime_load_48k_stereo() {
     for (name, model, seconds) in models {
         // Offline mode: the audio thread waits for the worker, so wall time is the work.
         let separator = Separator::new(model.clone(), device.clone(), separator_config()).unwrap();
-        let mut engine = Engine::new(EngineConfig { sample_rate: rate, channels: 2, offline: true }, Some(separator));
+        let mut engine = Engine::new(
+            EngineConfig { sample_rate: rate, channels: 2, offline: true },
+            Some(separator),
+            Default::default(),
+        );
         let input = padded(&song(rate, seconds).mix(), latency);
         let start = Instant::now();
         for i in 0..input[0].len() {
@@ -1212,7 +1277,11 @@ fn benchmark_realtime_load_48k_stereo() {
     }
     // Paced: 10 s in 512-sample blocks at the real rate, as a host's audio thread would call it.
     let separator = Separator::new(default.separator(&device).unwrap().0, device.clone(), separator_config()).unwrap();
-    let mut engine = Engine::new(EngineConfig { sample_rate: rate, channels: 2, offline: false }, Some(separator));
+    let mut engine = Engine::new(
+        EngineConfig { sample_rate: rate, channels: 2, offline: false },
+        Some(separator),
+        Default::default(),
+    );
     let input = song(rate, 10.0).mix();
     let block = 512;
     let start = Instant::now();
@@ -1238,7 +1307,7 @@ fn benchmark_realtime_load_48k_stereo() {
 
 /// How the window length (latency) and the context before each window (model work) trade for
 /// separation with the embedded model (the plugin uses 1 s windows with 1.5 s of context):
-/// `cargo test -p svs-tests --test plugin -- --ignored --nocapture window_length`.
+/// `cargo test --workspace --test plugin -- --ignored --nocapture window_length`.
 #[test]
 #[ignore = "a diagnostic: prints figures"]
 fn window_length_vs_vocal_reduction() {
