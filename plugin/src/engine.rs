@@ -14,9 +14,16 @@
 //! ring dropped frames, or `reset()`), or when it has fallen so far behind that its output would
 //! be stale anyway.
 //!
-//! Latency: the core's stream emits a window's first `window - overlap` samples once the whole
-//! window has arrived, so a sample waits at most `window` samples for its vocals; on top of that
-//! the worker gets `margin` samples to run the model. The plugin reports `window + margin`.
+//! The worker separates with one of the core's two separators ([`Separation`]):
+//!
+//! - Quality: the windowed stream emits a window's first `window - overlap` samples once the
+//!   whole window has arrived, so a sample waits at most `window` samples for its vocals; on top
+//!   of that the worker gets `margin` samples to run the model. The plugin reports
+//!   `window + margin`.
+//! - Live: the streaming separator's own latency (its STFT frame and resampler) plus one model
+//!   hop (16 ms) for the worker to run a model frame. On the audio thread itself a frame's whole
+//!   work fell into the one host block that completed it, so buffers under about 256 samples
+//!   overran; on the worker it has a model hop of time whatever the host's buffer size.
 
 use crate::dsp::DelayLine;
 use crate::status::PluginStatus;
@@ -25,7 +32,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
-use svs_core::Separator;
+use svs_core::separator::SeparationStream;
+use svs_core::{LiveSeparator, SeparationError, Separator};
 
 /// The separator's window for the plugin. The core accepts 1 s at least; 1 s keeps the latency
 /// low (it is most of it) while giving the model a useful context (the default model was
@@ -52,6 +60,45 @@ const OFFLINE_TIMEOUT: Duration = Duration::from_secs(60);
 const FREEWHEEL_LEAD: Duration = Duration::from_secs(1);
 /// How long the worker sleeps when it has nothing to do.
 const IDLE_SLEEP: Duration = Duration::from_micros(500);
+/// The live worker's time for a model frame, beyond the live separator's latency: one model hop
+/// (256 samples at 16 kHz). The embedded model's frame takes up to about 6 ms on this CPU.
+pub const LIVE_MARGIN_SECONDS: f64 = 0.016;
+
+/// What the worker separates with.
+pub enum Separation {
+    /// Quality: the core's windowed stream ([`separator_config`]).
+    Windowed(Separator),
+    /// Live: the core's streaming separator, one model frame at a time.
+    Live(LiveSeparator),
+}
+
+impl Separation {
+    /// The latency the engine reports with this separation at `rate`, in samples.
+    pub fn latency(&self, rate: u32) -> usize {
+        match self {
+            Separation::Windowed(_) => latency_samples(rate),
+            Separation::Live(live) => live_latency_samples(live.latency(), rate),
+        }
+    }
+
+    /// How far behind (in samples) the worker may fall before its output is stale.
+    fn hop(&self, rate: u32) -> usize {
+        match self {
+            Separation::Windowed(_) => separator_config().hop_samples(rate),
+            Separation::Live(_) => live_margin_samples(rate),
+        }
+    }
+}
+
+fn live_margin_samples(rate: u32) -> usize {
+    (LIVE_MARGIN_SECONDS * rate as f64).round() as usize
+}
+
+/// The latency the plugin reports in Live mode at `rate`, for a live separator whose own latency
+/// is `separator_latency` samples.
+pub fn live_latency_samples(separator_latency: usize, rate: u32) -> usize {
+    separator_latency + live_margin_samples(rate)
+}
 
 /// Window length in samples at `rate`, as the core's stream cuts it.
 pub fn window_samples(rate: u32) -> usize {
@@ -149,19 +196,21 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// Starts a worker that separates with `separator` (or, with `None`, passes everything dry:
-    /// no model could be loaded). The worker records its load in `status`.
-    pub fn new(config: EngineConfig, separator: Option<Separator>, status: Arc<PluginStatus>) -> Self {
+    /// Starts a worker that separates with `separation` (or, with `None`, passes everything dry
+    /// at the Quality latency: no model could be loaded). The worker records its load in
+    /// `status`.
+    pub fn new(config: EngineConfig, separation: Option<Separation>, status: Arc<PluginStatus>) -> Self {
         assert!(config.channels == 1 || config.channels == 2, "1 or 2 channels");
-        let latency = latency_samples(config.sample_rate);
-        let window = window_samples(config.sample_rate);
+        let rate = config.sample_rate;
+        let latency = separation.as_ref().map_or_else(|| latency_samples(rate), |s| s.latency(rate));
+        let window = separation.as_ref().map_or_else(|| window_samples(rate), |s| s.hop(rate));
         // Room for the whole latency plus a window of slack in both directions: in realtime the
         // worker is never more than that ahead or behind (it restarts when it falls behind).
         let capacity = 2 * (latency + window) + 8192;
         let (input, worker_input) = rtrb::RingBuffer::new(capacity);
         let (worker_output, output) = rtrb::RingBuffer::new(capacity);
         let shared = Arc::new(Shared::default());
-        let worker = separator.map(|separator| {
+        let worker = separation.map(|separation| {
             shared.alive.store(true, Ordering::SeqCst);
             let shared = shared.clone();
             std::thread::Builder::new()
@@ -169,7 +218,7 @@ impl Engine {
                 .spawn(move || {
                     Worker {
                         config,
-                        separator,
+                        separation,
                         input: worker_input,
                         output: worker_output,
                         shared: shared.clone(),
@@ -233,11 +282,7 @@ impl Engine {
     /// One frame in (`x`; mono input has `x[1] == x[0]`), the delayed dry frame and its vocals out.
     #[inline]
     pub fn tick(&mut self, x: [f32; 2]) -> Frame {
-        if self.input.push(InFrame { pos: self.pos, x }).is_err() {
-            // The worker is not draining (stuck or far too slow): drop the frame; the worker sees
-            // the gap in positions and restarts its stream.
-            self.shared.dropped.fetch_add(1, Ordering::Relaxed);
-        }
+        self.send_input(InFrame { pos: self.pos, x });
         let dry = self.delay.tick(x);
         let vocals = match self.pos.checked_sub(self.latency as u64) {
             // Before the stream's first output the dry path is silence (cleared delay line).
@@ -246,6 +291,26 @@ impl Engine {
         };
         self.pos += 1;
         Frame { dry, vocals }
+    }
+
+    /// Hands an input frame to the worker. When the ring is full the worker is not draining
+    /// (stuck, or slower than a host running ahead of real time): in realtime the frame is
+    /// dropped (the worker sees the gap in positions and restarts its stream); when waiting is
+    /// allowed the audio thread waits for room, because a frame dropped there could leave the
+    /// worker restarted too close to the positions already due, which it could then never
+    /// deliver.
+    #[inline]
+    fn send_input(&mut self, mut frame: InFrame) {
+        let mut waited_since: Option<Instant> = None;
+        while let Err(rtrb::PushError::Full(back)) = self.input.push(frame) {
+            frame = back;
+            let since = *waited_since.get_or_insert_with(Instant::now);
+            if !self.may_wait || !self.shared.alive.load(Ordering::Acquire) || since.elapsed() > OFFLINE_TIMEOUT {
+                self.shared.dropped.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+            std::thread::sleep(Duration::from_micros(50));
+        }
     }
 
     /// The vocals at position `needed`, dropping older ones; waits for them in offline mode (or
@@ -294,21 +359,101 @@ impl Drop for Engine {
 
 struct Worker {
     config: EngineConfig,
-    separator: Separator,
+    separation: Separation,
     input: rtrb::Consumer<InFrame>,
     output: rtrb::Producer<VocalFrame>,
     shared: Arc<Shared>,
     status: Arc<PluginStatus>,
 }
 
+/// The worker's stream over the separation it owns.
+enum Stream<'a> {
+    Windowed {
+        separator: &'a Separator,
+        stream: SeparationStream<'a>,
+    },
+    /// The live separator's output lags its input by its latency: the first `skip` output
+    /// samples of a fresh stream come before the stream's first position and are dropped.
+    Live {
+        live: &'a mut LiveSeparator,
+        skip: usize,
+        vocals: Vec<Vec<f32>>,
+        accompaniment: Vec<Vec<f32>>,
+    },
+}
+
+impl<'a> Stream<'a> {
+    fn new(separation: &'a mut Separation, rate: u32, channels: usize) -> Result<Self, SeparationError> {
+        Ok(match separation {
+            Separation::Windowed(separator) => {
+                Stream::Windowed { stream: separator.stream(rate, channels)?, separator: &*separator }
+            }
+            Separation::Live(live) => {
+                live.reset();
+                let skip = live.latency();
+                Stream::Live {
+                    live,
+                    skip,
+                    vocals: vec![Vec::new(); channels],
+                    accompaniment: vec![Vec::new(); channels],
+                }
+            }
+        })
+    }
+
+    /// Starts afresh at the next input (a jump in positions, or stale output).
+    fn restart(&mut self, rate: u32, channels: usize) -> Result<(), SeparationError> {
+        match self {
+            Stream::Windowed { separator, stream } => *stream = separator.stream(rate, channels)?,
+            Stream::Live { live, skip, .. } => {
+                live.reset();
+                *skip = live.latency();
+            }
+        }
+        Ok(())
+    }
+
+    /// Separates `input` (one slice per channel) and hands the vocals that are ready, in order
+    /// and per channel, to `emit` (which returns false to stop: shutdown).
+    fn push(
+        &mut self,
+        input: &[&[f32]],
+        emit: &mut dyn FnMut(&[Vec<f32>], usize) -> bool,
+    ) -> Result<(), SeparationError> {
+        match self {
+            Stream::Windowed { stream, .. } => {
+                for block in stream.push(input)? {
+                    if !emit(&block.vocals, 0) {
+                        break;
+                    }
+                }
+            }
+            Stream::Live { live, skip, vocals, accompaniment } => {
+                let n = input[0].len();
+                for buffer in vocals.iter_mut().chain(accompaniment.iter_mut()) {
+                    buffer.resize(n, 0.0);
+                }
+                {
+                    let mut v: Vec<&mut [f32]> = vocals.iter_mut().map(|c| c.as_mut_slice()).collect();
+                    let mut a: Vec<&mut [f32]> = accompaniment.iter_mut().map(|c| c.as_mut_slice()).collect();
+                    live.process(input, &mut v, &mut a)?;
+                }
+                let dropped = (*skip).min(n);
+                *skip -= dropped;
+                emit(vocals, dropped);
+            }
+        }
+        Ok(())
+    }
+}
+
 impl Worker {
-    fn run(mut self) {
-        let rate = self.config.sample_rate;
-        let channels = self.config.channels;
-        let hop = separator_config().hop_samples(rate);
-        let separator = &self.separator;
-        let new_stream = || separator.stream(rate, channels);
-        let mut stream = match new_stream() {
+    fn run(self) {
+        let Worker { config, mut separation, input, mut output, shared, status } = self;
+        let mut input = input;
+        let (rate, channels) = (config.sample_rate, config.channels);
+        let hop = separation.hop(rate);
+        let mut stream = match Stream::new(&mut separation, rate, channels) {
             Ok(s) => s,
             Err(e) => {
                 nice_error!("svs: cannot separate at {rate} Hz: {e}; passing the input through");
@@ -322,19 +467,19 @@ impl Worker {
         let mut next_out = 0u64;
         let mut reported = (0u64, 0u64);
         let mut last_report = Instant::now();
-        while !self.shared.shutdown.load(Ordering::Relaxed) {
-            let available = self.input.slots();
+        while !shared.shutdown.load(Ordering::Relaxed) {
+            let available = input.slots();
             if available == 0 {
-                report(&self.shared, &mut reported, &mut last_report);
+                report(&shared, &mut reported, &mut last_report);
                 std::thread::sleep(IDLE_SLEEP);
                 continue;
             }
-            let Ok(chunk) = self.input.read_chunk(available) else { continue };
+            let Ok(chunk) = input.read_chunk(available) else { continue };
             for frame in chunk {
                 if next_in != Some(frame.pos) {
                     // A jump in positions (reset, dropped frames, or the first frame): the
                     // separation so far belongs to another timeline. Start afresh here.
-                    stream = new_stream().expect("the rate and channels were accepted above");
+                    stream.restart(rate, channels).expect("the rate and channels were accepted above");
                     pending.iter_mut().for_each(Vec::clear);
                     next_out = frame.pos;
                 }
@@ -346,46 +491,52 @@ impl Worker {
             // Realtime only: more than half a hop behind what the audio thread needs means this
             // output is stale; drop the backlog and continue from the newest input (the audio
             // thread passes the dry signal meanwhile).
-            let needed = self.shared.needed.load(Ordering::Relaxed);
-            let may_wait = self.config.offline || self.shared.freewheel.load(Ordering::Relaxed);
+            let needed = shared.needed.load(Ordering::Relaxed);
+            let may_wait = config.offline || shared.freewheel.load(Ordering::Relaxed);
             if !may_wait && needed > next_out + hop as u64 / 2 {
-                stream = new_stream().expect("the rate and channels were accepted above");
+                stream.restart(rate, channels).expect("the rate and channels were accepted above");
                 pending.iter_mut().for_each(Vec::clear);
                 next_out = next_in.unwrap_or(0);
                 continue;
             }
             let slices: Vec<&[f32]> = pending.iter().map(|p| p.as_slice()).collect();
             let started = Instant::now();
-            let pushed = stream.push(&slices);
-            self.status.record_load(started.elapsed().as_secs_f64(), pending[0].len() as f64 / rate as f64);
-            let blocks = match pushed {
-                Ok(blocks) => blocks,
-                Err(e) => {
-                    nice_error!("svs: separation failed: {e}; passing the input through");
-                    return;
-                }
-            };
-            pending.iter_mut().for_each(Vec::clear);
-            for block in blocks {
-                let n = block.vocals[0].len();
-                for i in 0..n {
-                    let l = block.vocals[0][i];
-                    let r = block.vocals.get(1).map_or(l, |v| v[i]);
-                    let mut frame = VocalFrame { pos: next_out, v: [l, r] };
-                    // The ring only fills if the audio thread stopped pulling (host paused):
-                    // wait, but never past shutdown.
-                    while let Err(rtrb::PushError::Full(f)) = self.output.push(frame) {
-                        if self.shared.shutdown.load(Ordering::Relaxed) {
-                            return;
-                        }
-                        frame = f;
-                        std::thread::sleep(IDLE_SLEEP);
-                    }
-                    next_out += 1;
-                }
+            let mut emit = |vocals: &[Vec<f32>], from: usize| send(&mut output, &shared, vocals, from, &mut next_out);
+            let pushed = stream.push(&slices, &mut emit);
+            status.record_load(started.elapsed().as_secs_f64(), pending[0].len() as f64 / rate as f64);
+            if let Err(e) = pushed {
+                nice_error!("svs: separation failed: {e}; passing the input through");
+                return;
             }
+            pending.iter_mut().for_each(Vec::clear);
         }
     }
+}
+
+/// Sends the vocals from sample `from` on as frames at `next_out` onwards. The ring only fills
+/// if the audio thread stopped pulling (host paused): wait, but never past shutdown (then
+/// returns false).
+fn send(
+    output: &mut rtrb::Producer<VocalFrame>,
+    shared: &Shared,
+    vocals: &[Vec<f32>],
+    from: usize,
+    next_out: &mut u64,
+) -> bool {
+    for i in from..vocals[0].len() {
+        let l = vocals[0][i];
+        let r = vocals.get(1).map_or(l, |v| v[i]);
+        let mut frame = VocalFrame { pos: *next_out, v: [l, r] };
+        while let Err(rtrb::PushError::Full(f)) = output.push(frame) {
+            if shared.shutdown.load(Ordering::Relaxed) {
+                return false;
+            }
+            frame = f;
+            std::thread::sleep(IDLE_SLEEP);
+        }
+        *next_out += 1;
+    }
+    true
 }
 
 /// Logs (from the worker, never the audio thread) when samples went out dry.
@@ -439,8 +590,11 @@ mod tests {
             sep.separate(&audio, |_| {}).unwrap().vocals
         };
         let status = Arc::new(PluginStatus::default());
-        let mut engine =
-            Engine::new(EngineConfig { sample_rate: rate, channels: 2, offline: true }, Some(sep), status.clone());
+        let mut engine = Engine::new(
+            EngineConfig { sample_rate: rate, channels: 2, offline: true },
+            Some(Separation::Windowed(sep)),
+            status.clone(),
+        );
         let latency = engine.latency();
         assert_eq!(latency, 24000);
         let mut max_err = 0.0f32;
@@ -489,7 +643,7 @@ mod tests {
         // the engine waits for the worker, before the first vocals are due, so nothing is dry.
         let rate = 8000;
         let config = EngineConfig { sample_rate: rate, channels: 2, offline: false };
-        let mut engine = Engine::new(config, Some(tiny_separator()), Default::default());
+        let mut engine = Engine::new(config, Some(Separation::Windowed(tiny_separator())), Default::default());
         let x = signal(rate, 3 * rate as usize);
         let now = Instant::now();
         for block in x.chunks(256) {
@@ -513,7 +667,7 @@ mod tests {
         let rate = 8000;
         let mut engine = Engine::new(
             EngineConfig { sample_rate: rate, channels: 2, offline: true },
-            Some(tiny_separator()),
+            Some(Separation::Windowed(tiny_separator())),
             Default::default(),
         );
         let latency = engine.latency();
@@ -523,5 +677,46 @@ mod tests {
         let second: Vec<Frame> = x.iter().map(|&f| engine.tick(f)).collect();
         assert_eq!(first, second, "after reset() the same input gives the same output");
         assert_eq!(engine.shared().late_samples(), 0);
+    }
+
+    #[test]
+    fn live_offline_output_is_the_live_separators_delayed_by_the_live_latency() {
+        let rate = 48000;
+        let device = svs_core::BackendKind::Cpu.device(0).unwrap();
+        let model = PoCoNetConfig::new().with_levels(2).with_base_channels(4).with_max_channels(8).init(&device);
+        let x = signal(rate, rate as usize);
+        let reference = {
+            let audio =
+                AudioBuffer::new(rate, vec![x.iter().map(|f| f[0]).collect(), x.iter().map(|f| f[1]).collect()]);
+            let mut live = LiveSeparator::new(&model, rate, 2, &Default::default()).unwrap();
+            live.separate(&audio).unwrap().vocals
+        };
+        let live = LiveSeparator::new(&model, rate, 2, &Default::default()).unwrap();
+        let separator_latency = live.latency();
+        let status = Arc::new(PluginStatus::default());
+        let config = EngineConfig { sample_rate: rate, channels: 2, offline: true };
+        let mut engine = Engine::new(config, Some(Separation::Live(live)), status.clone());
+        let latency = engine.latency();
+        assert_eq!(latency, live_latency_samples(separator_latency, rate));
+        assert_eq!(latency - separator_latency, 768, "one 16 kHz model hop at 48 kHz");
+        assert!(latency < rate as usize / 10, "{latency} samples is not under 100 ms");
+        let mut max_err = 0.0f32;
+        // Odd host blocks: the worker sees whatever arrived, the output does not depend on it.
+        for (i, &f) in x.iter().enumerate() {
+            if i % 61 == 0 {
+                engine.begin_block(61, Instant::now());
+            }
+            let out = engine.tick(f);
+            if i >= latency {
+                let j = i - latency;
+                assert_eq!(out.dry, x[j]);
+                let v = out.vocals.expect("offline never passes dry");
+                max_err = max_err.max((v[0] - reference.channels[0][j]).abs());
+                max_err = max_err.max((v[1] - reference.channels[1][j]).abs());
+            }
+        }
+        assert!(max_err < 1e-6, "{max_err}");
+        assert_eq!(engine.shared().late_samples(), 0);
+        assert!(status.load() > 0.0, "the live worker records its load");
     }
 }

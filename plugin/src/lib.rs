@@ -3,7 +3,8 @@
 //!
 //! The audio thread only moves samples: it feeds the input to a worker thread through a
 //! lock-free ring and takes the separated vocals back from another, delayed by a fixed latency
-//! that the plugin reports to the host ([`engine`]). The output is a remix of the delayed input
+//! that the plugin reports to the host ([`engine`]): one engine per latency mode, Quality (the
+//! windowed separator) and Live (the streaming one). The output is a remix of the delayed input
 //! and the vocals ([`dsp`]); the accompaniment is input minus vocals, so at 0 dB / 0 dB the output
 //! is exactly the delayed input. The model is the core's embedded default or a file the user
 //! chose ([`model`]).
@@ -16,7 +17,7 @@ pub mod params;
 pub mod status;
 
 use dsp::{Ramp, mix_sample};
-use engine::{Engine, EngineConfig};
+use engine::{Engine, EngineConfig, Separation};
 use nice_plug::prelude::*;
 use nice_plug_egui::{EguiEditorState, RepaintNotifier};
 use params::{LatencyMode, SvsParams};
@@ -42,10 +43,9 @@ pub struct SvsPlugin {
     /// 1 while the vocals arrive in time; drops to 0 when they are late (dry output) and fades
     /// back in when they return, so recovering does not click.
     health: Ramp,
-    /// The live mode's separator (built in `activate()` when a model loaded; it runs on the
-    /// audio thread and allocates nothing), its block buffers, and the mode now running.
-    live: Option<LiveSeparator>,
-    live_block: LiveBlock,
+    /// The Live mode's engine (built in `activate()` when a model loaded), and the mode now
+    /// running.
+    live: Option<Engine>,
     mode: LatencyMode,
     /// What the editor shows: the model, the device, the load and the late blocks.
     status: Arc<PluginStatus>,
@@ -56,18 +56,16 @@ pub struct SvsPlugin {
     rate: f32,
 }
 
-/// The live separator's input and stems for one host block (allocated in `activate()`).
-#[derive(Default)]
-struct LiveBlock {
-    input: [Vec<f32>; 2],
-    vocals: [Vec<f32>; 2],
-    accompaniment: [Vec<f32>; 2],
-}
-
-impl LiveBlock {
-    fn new(max_block: usize) -> Self {
-        let buffers = || [vec![0.0; max_block], vec![0.0; max_block]];
-        Self { input: buffers(), vocals: buffers(), accompaniment: buffers() }
+/// The engine of `mode` as `activate()` built it (Live needs a model; without one the Quality
+/// engine passes the input through at its own latency).
+fn engine_for<'a>(
+    mode: LatencyMode,
+    quality: &'a mut Option<Engine>,
+    live: &'a mut Option<Engine>,
+) -> Option<&'a mut Engine> {
+    match (mode, live) {
+        (LatencyMode::Live, Some(live)) => Some(live),
+        _ => quality.as_mut(),
     }
 }
 
@@ -82,7 +80,6 @@ impl Default for SvsPlugin {
             wet: Ramp::new(1.0, 1),
             health: Ramp::new(1.0, 1),
             live: None,
-            live_block: LiveBlock::default(),
             mode: LatencyMode::Quality,
             status: Arc::default(),
             editor_state: editor::default_state(),
@@ -94,58 +91,6 @@ impl Default for SvsPlugin {
 }
 
 impl SvsPlugin {
-    /// The latency `mode` has with what `activate()` built (Live needs a model; without one the
-    /// engine passes the input through at its own latency).
-    fn latency_of(&self, mode: LatencyMode) -> Option<u32> {
-        match (mode, &self.live) {
-            (LatencyMode::Live, Some(live)) => Some(live.latency() as u32),
-            _ => self.engine.as_ref().map(|e| e.latency() as u32),
-        }
-    }
-
-    /// A block through the live separator, on this thread. Its time against the block's
-    /// duration is the load; a block that took longer than it lasts is late.
-    fn process_live(&mut self, channels: &mut [&mut [f32]]) -> ProcessStatus {
-        let Some(live) = &mut self.live else { return ProcessStatus::Normal };
-        let started = Instant::now();
-        let n = channels[0].len();
-        let (ch, block) = (self.input_channels, &mut self.live_block);
-        let max = block.input[0].len();
-        let mut start = 0;
-        while start < n {
-            let len = (n - start).min(max);
-            for (dst, src) in block.input.iter_mut().zip(channels.iter()).take(ch) {
-                dst[..len].copy_from_slice(&src[start..start + len]);
-            }
-            {
-                let [i0, i1] = &block.input;
-                let [v0, v1] = &mut block.vocals;
-                let [a0, a1] = &mut block.accompaniment;
-                let ins = [&i0[..len], &i1[..len]];
-                let mut vocals = [&mut v0[..len], &mut v1[..len]];
-                let mut accompaniment = [&mut a0[..len], &mut a1[..len]];
-                if live.process(&ins[..ch], &mut vocals[..ch], &mut accompaniment[..ch]).is_err() {
-                    return ProcessStatus::Error("svs: the live separator refused the block");
-                }
-            }
-            for i in 0..len {
-                let (gv, ga, wet) = (self.vocals_gain.next(), self.accompaniment_gain.next(), self.wet.next());
-                for (c, out) in channels.iter_mut().take(2).enumerate() {
-                    let from = c.min(ch - 1); // mono: the one channel to both outputs
-                    let (v, a) = (block.vocals[from][i], block.accompaniment[from][i]);
-                    out[start + i] = mix_sample(v + a, v, gv, ga, wet);
-                }
-            }
-            start += len;
-        }
-        let (busy, audio) = (started.elapsed().as_secs_f64(), n as f64 / self.rate as f64);
-        self.status.record_load(busy, audio);
-        if busy > audio {
-            self.status.record_late_block();
-        }
-        ProcessStatus::Normal
-    }
-
     /// Asks an open editor to redraw its readings every `REPAINT_SECONDS` of audio (one atomic
     /// store; the editor's own timer does the drawing, never this thread).
     fn tick_repaint(&mut self, samples: usize) {
@@ -202,7 +147,7 @@ impl Plugin for SvsPlugin {
     ) -> bool {
         // Runs again on every rate, block size, render mode or state change: stop the old
         // worker first (its stream belongs to the old settings).
-        self.engine = None;
+        (self.engine, self.live) = (None, None);
         let rate = buffer_config.sample_rate.round() as u32;
         if !(svs_core::separator::MIN_SAMPLE_RATE..=svs_core::separator::MAX_SAMPLE_RATE).contains(&rate) {
             nice_error!("svs: unsupported sample rate {rate} Hz");
@@ -220,20 +165,16 @@ impl Plugin for SvsPlugin {
         self.status.clear_readings();
         self.repaint.request_repaint();
         let offline = buffer_config.process_mode == ProcessMode::Offline;
+        let config = EngineConfig { sample_rate: rate, channels: self.input_channels, offline };
         self.live = loaded.live_model.as_ref().and_then(|model| {
             LiveSeparator::new(model, rate, self.input_channels, &LiveConfig::default())
                 .map_err(|e| nice_error!("svs: no live mode: {e}"))
                 .ok()
+                .map(|live| Engine::new(config, Some(Separation::Live(live)), self.status.clone()))
         });
-        self.live_block = LiveBlock::new(buffer_config.max_buffer_size.max(1) as usize);
-        let engine = Engine::new(
-            EngineConfig { sample_rate: rate, channels: self.input_channels, offline },
-            loaded.separator,
-            self.status.clone(),
-        );
-        self.engine = Some(engine);
+        self.engine = Some(Engine::new(config, loaded.separator.map(Separation::Windowed), self.status.clone()));
         self.mode = self.params.latency.value();
-        let latency = self.latency_of(self.mode).unwrap_or_default();
+        let latency = engine_for(self.mode, &mut self.engine, &mut self.live).map_or(0, |e| e.latency() as u32);
         nice_log!(
             "svs: {rate} Hz, {} channel(s), {} render, {:?} latency: {latency} samples",
             self.input_channels,
@@ -262,8 +203,8 @@ impl Plugin for SvsPlugin {
     }
 
     fn deactivate(&mut self) {
-        // Joins the worker.
-        self.engine = None;
+        // Joins the workers.
+        (self.engine, self.live) = (None, None);
     }
 
     fn process(
@@ -281,12 +222,9 @@ impl Plugin for SvsPlugin {
         let wanted = self.params.latency.value();
         if wanted != self.mode {
             self.mode = wanted;
-            match (wanted, &mut self.live, &mut self.engine) {
-                (LatencyMode::Live, Some(live), _) => live.reset(),
-                (_, _, Some(engine)) => engine.reset(),
-                _ => {}
-            }
-            if let Some(latency) = self.latency_of(wanted) {
+            if let Some(engine) = engine_for(wanted, &mut self.engine, &mut self.live) {
+                engine.reset();
+                let latency = engine.latency() as u32;
                 context.set_latency_samples(latency);
             }
         }
@@ -296,13 +234,12 @@ impl Plugin for SvsPlugin {
         if channels.len() < 2 {
             return ProcessStatus::Error("svs needs two output channels");
         }
-        if self.mode == LatencyMode::Live && self.live.is_some() {
-            return self.process_live(channels);
-        }
-        let Some(engine) = &mut self.engine else { return ProcessStatus::Normal };
+        let mono = self.input_channels == 1;
+        let Some(engine) = engine_for(self.mode, &mut self.engine, &mut self.live) else {
+            return ProcessStatus::Normal;
+        };
         engine.begin_block(n, Instant::now());
         let late_before = engine.shared().late_samples();
-        let mono = self.input_channels == 1;
         for i in 0..n {
             let x = if mono { [channels[0][i]; 2] } else { [channels[0][i], channels[1][i]] };
             let frame = engine.tick(x);

@@ -34,8 +34,8 @@ pub struct SvsParams {
     pub bypass: BoolParam,
 
     /// Quality: 1 s windows with 1.5 s of context (1.5 s of latency). Live: the streaming
-    /// separator (67 ms at 48 kHz, 75 ms at 44.1 kHz), to sing or play along. Switching
-    /// re-reports the latency to the host.
+    /// separator on its worker (83 ms at 48 kHz, 91 ms at 44.1 kHz), to sing or play along.
+    /// Switching re-reports the latency to the host.
     #[id = "latency"]
     pub latency: EnumParam<LatencyMode>,
 }

@@ -37,8 +37,7 @@ pub struct PluginStatus {
     loaded: RwLock<Arc<LoadedModel>>,
     /// Separation time over audio time, smoothed (f32 bits): 1.0 is exactly real time.
     load: AtomicU32,
-    /// Host blocks in which some output went out dry (Quality: the worker was late) or whose
-    /// separation took longer than the block lasts (Live: the audio thread overran).
+    /// Host blocks in which some output went out dry because the worker was late.
     late_blocks: AtomicU64,
 }
 

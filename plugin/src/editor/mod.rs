@@ -294,7 +294,7 @@ impl EditorView {
             })
             .on_hover_text(
                 "Blocks in which the separation did not keep up: their output went out \
-                     unseparated (Quality) or late (Live). Offline renders always wait for it.",
+                     unseparated. Offline renders always wait for it.",
             );
         });
     }
