@@ -48,6 +48,10 @@ pub const CONTEXT_SECONDS: f32 = 1.5;
 /// Time the worker gets to separate a window before its output is due (realtime mode). The
 /// worker must in any case keep up with one window per hop (0.75 s of audio).
 pub const MARGIN_SECONDS: f32 = 0.5;
+/// Context before each window in offline renders, for better stems at the same latency: the
+/// model sees 4 s for each 1 s window (realtime: 2.5 s). What each context length gives is in
+/// docs/BENCHMARKS.md ("Plugin"); longer ones gained no more there.
+pub const OFFLINE_CONTEXT_SECONDS: f32 = 3.0;
 /// How long the audio thread waits for the worker in offline mode before giving up on a sample
 /// (a dead or hopelessly slow worker must not hang a bounce forever).
 const OFFLINE_TIMEOUT: Duration = Duration::from_secs(60);
@@ -110,9 +114,16 @@ pub fn latency_samples(rate: u32) -> usize {
     window_samples(rate) + (MARGIN_SECONDS as f64 * rate as f64).round() as usize
 }
 
-/// The separator settings the plugin uses.
+/// The separator settings the plugin uses in realtime.
 pub fn separator_config() -> svs_core::SeparatorConfig {
     svs_core::SeparatorConfig { chunk_seconds: CHUNK_SECONDS, overlap: OVERLAP, context_seconds: CONTEXT_SECONDS }
+}
+
+/// The settings for `offline` renders (bounce, freeze), which have no deadline: the same windows
+/// (so the same latency), with [`OFFLINE_CONTEXT_SECONDS`] of context before each.
+pub fn separator_config_for(offline: bool) -> svs_core::SeparatorConfig {
+    let realtime = separator_config();
+    if offline { svs_core::SeparatorConfig { context_seconds: OFFLINE_CONTEXT_SECONDS, ..realtime } } else { realtime }
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -718,5 +729,16 @@ mod tests {
         assert!(max_err < 1e-6, "{max_err}");
         assert_eq!(engine.shared().late_samples(), 0);
         assert!(status.load() > 0.0, "the live worker records its load");
+    }
+
+    #[test]
+    fn offline_renders_see_more_context_with_the_same_windows_and_latency() {
+        let (realtime, offline) = (separator_config_for(false), separator_config_for(true));
+        assert_eq!(realtime, separator_config());
+        assert_eq!((offline.chunk_seconds, offline.overlap), (realtime.chunk_seconds, realtime.overlap));
+        assert!(offline.context_seconds > realtime.context_seconds);
+        for rate in [44_100, 48_000] {
+            assert_eq!(offline.window_samples(rate), window_samples(rate), "the latency follows the window");
+        }
     }
 }

@@ -155,7 +155,8 @@ impl Plugin for SvsPlugin {
         }
         self.input_channels = layout.main_input_channels.map_or(2, |c| c.get() as usize).clamp(1, 2);
         let saved = self.params.model_path.read().map(|p| p.clone()).unwrap_or_default();
-        let loaded = model::load(model::requested_path(&saved).as_deref());
+        let offline = buffer_config.process_mode == ProcessMode::Offline;
+        let loaded = model::load(model::requested_path(&saved).as_deref(), engine::separator_config_for(offline));
         match (&loaded.separator, loaded.fell_back) {
             (Some(_), false) => nice_log!("svs: {}", loaded.status),
             (Some(_), true) => nice_warn!("svs: {}", loaded.status),
@@ -164,7 +165,6 @@ impl Plugin for SvsPlugin {
         self.status.set_loaded(loaded.describe());
         self.status.clear_readings();
         self.repaint.request_repaint();
-        let offline = buffer_config.process_mode == ProcessMode::Offline;
         let config = EngineConfig { sample_rate: rate, channels: self.input_channels, offline };
         self.live = loaded.live_model.as_ref().and_then(|model| {
             LiveSeparator::new(model, rate, self.input_channels, &LiveConfig::default())

@@ -5,7 +5,7 @@
 use crate::status::{LoadedModel, ModelInfo};
 use burn::module::Module;
 use std::path::Path;
-use svs_core::{BackendKind, ModelFile, PoCoNet, Separator};
+use svs_core::{BackendKind, ModelFile, PoCoNet, Separator, SeparatorConfig};
 
 /// Environment variable naming a model file, used when the plugin state has none (the editor's
 /// choice is saved in the state and wins; this stays as an override for hosts without one).
@@ -48,8 +48,9 @@ pub fn requested_path(saved: &str) -> Option<String> {
     std::env::var(MODEL_ENV).ok().filter(|p| !p.trim().is_empty())
 }
 
-/// Reads `path` (or the embedded default) and builds a separator with the plugin's settings.
-pub fn load(path: Option<&str>) -> Loaded {
+/// Reads `path` (or the embedded default) and builds a separator with `config` (the plugin's
+/// realtime or offline settings, `engine::separator_config_for`).
+pub fn load(path: Option<&str>, config: SeparatorConfig) -> Loaded {
     let device = choose_device();
     let mut problems = Vec::new();
     let file = match path {
@@ -68,7 +69,7 @@ pub fn load(path: Option<&str>) -> Loaded {
     for candidate in candidates {
         let result = candidate.and_then(|(file, path)| {
             let name = file.name().display().to_string();
-            let separator = Separator::from_model_file(&file, device.1.clone(), crate::engine::separator_config())
+            let separator = Separator::from_model_file(&file, device.1.clone(), config.clone())
                 .map_err(|e| format!("{name}: {e}"))?;
             let cpu = BackendKind::Cpu.device(0).map_err(|e| format!("the CPU: {e}"))?;
             let (live_model, _) = file.separator(&cpu).map_err(|e| format!("{name}: {e}"))?;
@@ -197,7 +198,7 @@ mod tests {
         let garbage = std::env::temp_dir().join(format!("svs-plugin-garbage-{}.safetensors", std::process::id()));
         std::fs::write(&garbage, b"not a model").unwrap();
         for path in ["/nonexistent/model.safetensors", garbage.to_str().unwrap()] {
-            let loaded = load(Some(path));
+            let loaded = load(Some(path), crate::engine::separator_config());
             assert!(loaded.separator.is_some() && loaded.fell_back, "{path}: {}", loaded.status);
             assert!(
                 loaded.status.contains(path) && loaded.status.contains("using the default model"),
@@ -207,7 +208,7 @@ mod tests {
             assert!(loaded.status.contains("embedded default model"), "{}", loaded.status);
         }
         std::fs::remove_file(garbage).unwrap();
-        let loaded = load(None);
+        let loaded = load(None, crate::engine::separator_config());
         assert!(loaded.status.starts_with("separating with embedded default model on "), "{}", loaded.status);
         let info = loaded.info.expect("the default model's description");
         assert_eq!((info.name.as_str(), info.path), ("embedded default model", None));
@@ -221,7 +222,7 @@ mod tests {
     #[test]
     fn a_chosen_model_file_is_described_with_its_path() {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../models/default.safetensors");
-        let loaded = load(Some(path));
+        let loaded = load(Some(path), crate::engine::separator_config());
         assert!(!loaded.fell_back, "{}", loaded.status);
         let info = loaded.info.unwrap();
         assert_eq!((info.name.as_str(), info.path.as_deref()), ("default.safetensors", Some(path)));
@@ -239,7 +240,7 @@ mod tests {
         damaged[last] ^= 0x40;
         let path = std::env::temp_dir().join(format!("svs-plugin-damaged-{}.safetensors", std::process::id()));
         std::fs::write(&path, &damaged).unwrap();
-        let loaded = load(Some(path.to_str().unwrap()));
+        let loaded = load(Some(path.to_str().unwrap()), crate::engine::separator_config());
         std::fs::remove_file(&path).unwrap();
         assert!(loaded.separator.is_some() && loaded.fell_back, "{}", loaded.status);
         assert!(loaded.status.contains("the weights do not match the checksum"), "{}", loaded.status);

@@ -1173,11 +1173,14 @@ fn vst3_unity_gains_parameter_changes_and_vocals_at_minus_inf() {
     check_vocal_figures(&figures, input_sdr, ISSUE_TARGET_DB);
 
     // A host that sets up offline once: nice-plug activates the plugin in realtime mode, but it
-    // notices the host running far ahead of real time and waits for its worker: the same render.
+    // notices the host running far ahead of real time and waits for its worker, so nothing goes
+    // out dry. It separates with the realtime settings (1.5 s of context, not the offline 3 s),
+    // so the figures are the realtime ones, not the offline render's.
     let fresh = Vst3::load();
     let (once, _) = fresh.render_setup(rate, &input, &[1024, 100, 4096], &[(0, vocals, 0.0)], 1);
-    let worst = max_abs_diff(&once, &out);
-    assert!(worst < 1e-5, "a single offline setup renders differently by {worst}");
+    let (once_figures, _) = vocals_off_figures("VST3, one offline setup", rate, &s, &input, &once, latency);
+    check_vocal_figures(&once_figures, input_sdr, ISSUE_TARGET_DB);
+    assert!(max_abs_diff(&once, &out) > 1e-3, "the offline settings were used after all");
     drop(fresh);
 
     // Solo the accompaniment: the same as turning the vocals off.
@@ -1314,7 +1317,8 @@ fn benchmark_realtime_load_48k_stereo() {
 }
 
 /// How the window length (latency) and the context before each window (model work) trade for
-/// separation with the embedded model (the plugin uses 1 s windows with 1.5 s of context):
+/// separation with the embedded model (the plugin uses 1 s windows with 1.5 s of context, 3 s in
+/// offline renders):
 /// `cargo test --workspace --test plugin -- --ignored --nocapture window_length`.
 #[test]
 #[ignore = "a diagnostic: prints figures"]
@@ -1326,7 +1330,19 @@ fn window_length_vs_vocal_reduction() {
     let audio = svs_core::AudioBuffer::new(rate, mix.to_vec());
     let device = svs_core::BackendKind::Cpu.device(0).unwrap();
     let model = svs_core::default_model::default_model().unwrap().separator(&device).unwrap().0;
-    let windows = [(1.0, 0.0), (1.0, 0.5), (1.0, 1.0), (1.0, 1.5), (1.0, 2.0), (2.0, 0.0), (4.0, 0.0), (8.0, 0.0)];
+    let windows = [
+        (1.0, 0.0),
+        (1.0, 0.5),
+        (1.0, 1.0),
+        (1.0, 1.5),
+        (1.0, 2.0),
+        (1.0, 3.0),
+        (1.0, 4.0),
+        (1.0, 6.0),
+        (2.0, 0.0),
+        (4.0, 0.0),
+        (8.0, 0.0),
+    ];
     for (chunk_seconds, context_seconds) in windows {
         let config =
             svs_core::SeparatorConfig { chunk_seconds, context_seconds, ..svs_plugin::engine::separator_config() };
