@@ -62,6 +62,9 @@ const OFFLINE_TIMEOUT: Duration = Duration::from_secs(60);
 /// than 3x real time this triggers before the first vocals are due (after the 1.5 s latency), so
 /// such renders stay exact.
 const FREEWHEEL_LEAD: Duration = Duration::from_secs(1);
+/// The audio the worker's load is measured over: longer than a Quality hop (0.75 s), so every
+/// reading holds at least one window's work.
+const LOAD_PERIOD_SECONDS: f64 = 1.0;
 /// How long the worker sleeps when it has nothing to do.
 const IDLE_SLEEP: Duration = Duration::from_micros(500);
 /// The live worker's time for a model frame, beyond the live separator's latency: one model hop
@@ -478,6 +481,8 @@ impl Worker {
         let mut next_out = 0u64;
         let mut reported = (0u64, 0u64);
         let mut last_report = Instant::now();
+        // Work time and audio time since the last load reading.
+        let (mut busy, mut audio) = (0.0f64, 0.0f64);
         while !shared.shutdown.load(Ordering::Relaxed) {
             let available = input.slots();
             if available == 0 {
@@ -514,7 +519,14 @@ impl Worker {
             let started = Instant::now();
             let mut emit = |vocals: &[Vec<f32>], from: usize| send(&mut output, &shared, vocals, from, &mut next_out);
             let pushed = stream.push(&slices, &mut emit);
-            status.record_load(started.elapsed().as_secs_f64(), pending[0].len() as f64 / rate as f64);
+            // A push that completes a window does a whole window's work for whatever little
+            // input arrived: the load is read over `LOAD_PERIOD_SECONDS` of audio, not per push.
+            busy += started.elapsed().as_secs_f64();
+            audio += pending[0].len() as f64 / rate as f64;
+            if audio >= LOAD_PERIOD_SECONDS {
+                status.record_load(busy, audio);
+                (busy, audio) = (0.0, 0.0);
+            }
             if let Err(e) = pushed {
                 nice_error!("svs: separation failed: {e}; passing the input through");
                 return;
@@ -695,7 +707,7 @@ mod tests {
         let rate = 48000;
         let device = svs_core::BackendKind::Cpu.device(0).unwrap();
         let model = PoCoNetConfig::new().with_levels(2).with_base_channels(4).with_max_channels(8).init(&device);
-        let x = signal(rate, rate as usize);
+        let x = signal(rate, 2 * rate as usize);
         let reference = {
             let audio =
                 AudioBuffer::new(rate, vec![x.iter().map(|f| f[0]).collect(), x.iter().map(|f| f[1]).collect()]);
