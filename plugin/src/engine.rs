@@ -217,10 +217,10 @@ impl Engine {
         assert!(config.channels == 1 || config.channels == 2, "1 or 2 channels");
         let rate = config.sample_rate;
         let latency = separation.as_ref().map_or_else(|| latency_samples(rate), |s| s.latency(rate));
-        let window = separation.as_ref().map_or_else(|| window_samples(rate), |s| s.hop(rate));
-        // Room for the whole latency plus a window of slack in both directions: in realtime the
-        // worker is never more than that ahead or behind (it restarts when it falls behind).
-        let capacity = 2 * (latency + window) + 8192;
+        // Room for the whole latency plus a Quality window of slack in both directions: in
+        // realtime the worker is never more than that ahead or behind (it restarts when it falls
+        // behind).
+        let capacity = 2 * (latency + window_samples(rate)) + 8192;
         let (input, worker_input) = rtrb::RingBuffer::new(capacity);
         let (worker_output, output) = rtrb::RingBuffer::new(capacity);
         let shared = Arc::new(Shared::default());
@@ -463,8 +463,7 @@ impl<'a> Stream<'a> {
 
 impl Worker {
     fn run(self) {
-        let Worker { config, mut separation, input, mut output, shared, status } = self;
-        let mut input = input;
+        let Worker { config, mut separation, mut input, mut output, shared, status } = self;
         let (rate, channels) = (config.sample_rate, config.channels);
         let hop = separation.hop(rate);
         let mut stream = match Stream::new(&mut separation, rate, channels) {

@@ -157,12 +157,13 @@ impl Plugin for SvsPlugin {
         let saved = self.params.model_path.read().map(|p| p.clone()).unwrap_or_default();
         let offline = buffer_config.process_mode == ProcessMode::Offline;
         let loaded = model::load(model::requested_path(&saved).as_deref(), engine::separator_config_for(offline));
-        match (&loaded.separator, loaded.fell_back) {
-            (Some(_), false) => nice_log!("svs: {}", loaded.status),
-            (Some(_), true) => nice_warn!("svs: {}", loaded.status),
-            (None, _) => nice_error!("svs: {}", loaded.status),
+        let status = &loaded.model.status;
+        match (&loaded.separator, loaded.model.fell_back) {
+            (Some(_), false) => nice_log!("svs: {status}"),
+            (Some(_), true) => nice_warn!("svs: {status}"),
+            (None, _) => nice_error!("svs: {status}"),
         }
-        self.status.set_loaded(loaded.describe());
+        self.status.set_loaded(loaded.model.clone());
         self.status.clear_readings();
         self.repaint.request_repaint();
         let config = EngineConfig { sample_rate: rate, channels: self.input_channels, offline };

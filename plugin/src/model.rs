@@ -17,26 +17,8 @@ pub struct Loaded {
     pub separator: Option<Separator>,
     /// The same model on the CPU, for the live mode (`svs_core::LiveSeparator`).
     pub live_model: Option<PoCoNet>,
-    /// One line for the user: which model runs where, or why nothing runs.
-    pub status: String,
-    /// The requested model file could not be used (the status says why).
-    pub fell_back: bool,
-    /// What the editor shows of the model that loaded.
-    pub info: Option<ModelInfo>,
-    /// Where it runs, in words ("the CPU", "the GPU (wgpu, discrete)").
-    pub device: String,
-}
-
-impl Loaded {
-    /// The editor's view of this load.
-    pub fn describe(&self) -> LoadedModel {
-        LoadedModel {
-            info: self.info.clone(),
-            device: self.device.clone(),
-            status: self.status.clone(),
-            fell_back: self.fell_back,
-        }
-    }
+    /// What loaded, where it runs, and the status line (also what the editor shows).
+    pub model: LoadedModel,
 }
 
 /// The model file to use: the saved path, else `$SVS_PLUGIN_MODEL`, else none (the default).
@@ -88,25 +70,17 @@ pub fn load(path: Option<&str>, config: SeparatorConfig) -> Loaded {
                 for p in &problems {
                     status = format!("{p}; {status}");
                 }
-                return Loaded {
-                    separator: Some(separator),
-                    live_model: Some(live_model),
-                    status,
-                    fell_back: !problems.is_empty(),
-                    info: Some(info),
-                    device: device.0,
-                };
+                let model = LoadedModel { info: Some(info), device: device.0, status, fell_back: !problems.is_empty() };
+                return Loaded { separator: Some(separator), live_model: Some(live_model), model };
             }
             Err(e) => problems.push(e),
         }
     }
+    let status = format!("no usable model ({}); passing the input through", problems.join("; "));
     Loaded {
         separator: None,
         live_model: None,
-        status: format!("no usable model ({}); passing the input through", problems.join("; ")),
-        fell_back: true,
-        info: None,
-        device: device.0,
+        model: LoadedModel { info: None, device: device.0, status, fell_back: true },
     }
 }
 
@@ -199,18 +173,22 @@ mod tests {
         std::fs::write(&garbage, b"not a model").unwrap();
         for path in ["/nonexistent/model.safetensors", garbage.to_str().unwrap()] {
             let loaded = load(Some(path), crate::engine::separator_config());
-            assert!(loaded.separator.is_some() && loaded.fell_back, "{path}: {}", loaded.status);
+            assert!(loaded.separator.is_some() && loaded.model.fell_back, "{path}: {}", loaded.model.status);
             assert!(
-                loaded.status.contains(path) && loaded.status.contains("using the default model"),
+                loaded.model.status.contains(path) && loaded.model.status.contains("using the default model"),
                 "{}",
-                loaded.status
+                loaded.model.status
             );
-            assert!(loaded.status.contains("embedded default model"), "{}", loaded.status);
+            assert!(loaded.model.status.contains("embedded default model"), "{}", loaded.model.status);
         }
         std::fs::remove_file(garbage).unwrap();
         let loaded = load(None, crate::engine::separator_config());
-        assert!(loaded.status.starts_with("separating with embedded default model on "), "{}", loaded.status);
-        let info = loaded.info.expect("the default model's description");
+        assert!(
+            loaded.model.status.starts_with("separating with embedded default model on "),
+            "{}",
+            loaded.model.status
+        );
+        let info = loaded.model.info.expect("the default model's description");
         assert_eq!((info.name.as_str(), info.path), ("embedded default model", None));
         let default = svs_core::default_model::default_model().unwrap();
         assert_eq!(info.file_bytes, default.byte_len());
@@ -223,11 +201,11 @@ mod tests {
     fn a_chosen_model_file_is_described_with_its_path() {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../models/default.safetensors");
         let loaded = load(Some(path), crate::engine::separator_config());
-        assert!(!loaded.fell_back, "{}", loaded.status);
-        let info = loaded.info.unwrap();
+        assert!(!loaded.model.fell_back, "{}", loaded.model.status);
+        let info = loaded.model.info.unwrap();
         assert_eq!((info.name.as_str(), info.path.as_deref()), ("default.safetensors", Some(path)));
         assert_eq!(info.file_bytes as u64, std::fs::metadata(path).unwrap().len());
-        assert!(loaded.status.ends_with(&format!(" on {}", loaded.device)), "{}", loaded.status);
+        assert!(loaded.model.status.ends_with(&format!(" on {}", loaded.model.device)), "{}", loaded.model.status);
     }
 
     #[test]
@@ -242,8 +220,8 @@ mod tests {
         std::fs::write(&path, &damaged).unwrap();
         let loaded = load(Some(path.to_str().unwrap()), crate::engine::separator_config());
         std::fs::remove_file(&path).unwrap();
-        assert!(loaded.separator.is_some() && loaded.fell_back, "{}", loaded.status);
-        assert!(loaded.status.contains("the weights do not match the checksum"), "{}", loaded.status);
+        assert!(loaded.separator.is_some() && loaded.model.fell_back, "{}", loaded.model.status);
+        assert!(loaded.model.status.contains("the weights do not match the checksum"), "{}", loaded.model.status);
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! What the plugin tells its editor: the model that runs and where, and how well the separation
-//! keeps up. Written by `activate()` (the model), the audio thread and the Quality worker
-//! (atomics only, so neither ever waits on the editor), read by the editor.
+//! keeps up. Written by `activate()` (the model), the engines' workers (the load) and the audio
+//! thread (late blocks; atomics only, so neither ever waits on the editor), read by the editor.
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};

@@ -144,11 +144,10 @@ fn pump_for(pump: &mut dyn FnMut(), time: Duration) {
     }
 }
 
-/// Pixels that differ between two captures inside the control `name` (its rectangle from the
-/// headless layout).
+/// Pixels that differ between two captures in the 10 x 10 pixels around the middle of the
+/// control `name` (from the headless layout).
 fn changed_pixels_in(name: &str, before: &[u8], after: &[u8]) -> usize {
-    let svs_plugin_rect = control_centres().into_iter().find(|(n, _)| *n == name).unwrap().1;
-    let [cx, cy] = svs_plugin_rect;
+    let [cx, cy] = centre(name);
     let w = EDITOR_SIZE.0 as usize;
     let mut changed = 0;
     for y in (cy as usize - 5)..(cy as usize + 5) {
