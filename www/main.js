@@ -10,6 +10,10 @@ try {
   // The moment the page can take a song: the tests and docs/BENCHMARKS.md read this mark.
   const ready = performance.mark("svs-ready");
   console.info(`svs: page ready: ${ready.startTime.toFixed(0)} ms after navigation`);
+  // Offline use and installing the app (sw.js); the page works without it.
+  if ("serviceWorker" in navigator) {
+    navigator.serviceWorker.register("./sw.js").catch((e) => console.warn("svs: no offline use:", e));
+  }
 } catch (error) {
   console.error(error);
   boot.innerHTML = "";

@@ -5,6 +5,7 @@
 //! - [`model`]: the PoCoNet separator, its loss, and the voice-activity detector.
 //! - [`model_file`]: the safetensors model file (configuration + weights + metadata).
 //! - [`separator`]: chunked, bounded-memory inference at any rate and channel count.
+//! - [`range_separation`]: any stretch of a song, separated exactly as the whole song would be.
 //! - [`device`]: picking a burn device (CPU `flex`, wgpu) at run time.
 //! - [`default_model`]: the embedded default separator (`models/default.safetensors`).
 
@@ -15,6 +16,7 @@ pub mod dsp;
 pub mod live;
 pub mod model;
 pub mod model_file;
+pub mod range_separation;
 pub mod separator;
 
 pub use audio::AudioBuffer;
@@ -22,6 +24,7 @@ pub use device::BackendKind;
 pub use live::{LiveConfig, LiveSeparator};
 pub use model::{PoCoNet, PoCoNetConfig, Preset};
 pub use model_file::{ModelFile, ModelFileError, ModelMetadata};
+pub use range_separation::{PlacedBlock, RangeSeparation};
 pub use separator::{LoadSeparatorError, SeparationError, Separator, SeparatorConfig, Stems};
 
 /// The model's sample rate (paper Sec. 3.2): every song is separated at 16 kHz mono.

@@ -71,6 +71,24 @@ pub struct ModelMetadata {
     pub notes: String,
 }
 
+/// A model file's size as people write it ("1.7 MB", "900 kB"), for the front ends' model panels.
+pub fn human_size(bytes: usize) -> String {
+    if bytes >= 1 << 20 { format!("{:.1} MB", bytes as f64 / 1e6) } else { format!("{:.0} kB", bytes as f64 / 1e3) }
+}
+
+impl ModelMetadata {
+    /// The measured SDR in one line, as the plugin's editor and the web page show it.
+    pub fn sdr_summary(&self) -> String {
+        match (self.sdr_vocals, self.sdr_accompaniment) {
+            (Some(v), Some(a)) => {
+                let on = if self.test_set.is_empty() { String::new() } else { format!(" ({})", self.test_set) };
+                format!("SDR: vocals {v:.2} dB, accompaniment {a:.2} dB{on}")
+            }
+            _ => "SDR: not measured".into(),
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ModelFileError {
     #[error("{path}: cannot read model file: {error}")]
@@ -451,6 +469,21 @@ mod tests {
 
     fn tiny() -> PoCoNetConfig {
         PoCoNetConfig::new().with_levels(1).with_base_channels(4).with_max_channels(8)
+    }
+
+    #[test]
+    fn sdr_and_sizes_read_as_people_write_them() {
+        let metadata = ModelMetadata {
+            sdr_vocals: Some(5.691),
+            sdr_accompaniment: Some(7.333),
+            test_set: "8 songs".into(),
+            ..Default::default()
+        };
+        assert_eq!(metadata.sdr_summary(), "SDR: vocals 5.69 dB, accompaniment 7.33 dB (8 songs)");
+        let half = ModelMetadata { sdr_accompaniment: Some(1.0), ..Default::default() };
+        assert_eq!(half.sdr_summary(), "SDR: not measured");
+        assert_eq!(human_size(1_700_000), "1.7 MB");
+        assert_eq!(human_size(900_000), "900 kB");
     }
 
     #[test]

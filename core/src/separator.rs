@@ -47,6 +47,14 @@ impl Default for SeparatorConfig {
 }
 
 impl SeparatorConfig {
+    /// Short windows with context before each, for separating while the song plays (the web
+    /// app): the first stems come after one 3 s window instead of 10 s, and a separation can
+    /// start anywhere in the song at little cost. The stems score slightly below the defaults'
+    /// (docs/BENCHMARKS.md, "Web: play while separating"), for about 1.7x the model work.
+    pub fn play_while_separating() -> Self {
+        Self { chunk_seconds: 3.0, overlap: 0.25, context_seconds: 2.0 }
+    }
+
     /// A window's length in samples at `rate` (what the stream cuts the input into).
     pub fn window_samples(&self, rate: u32) -> usize {
         ((self.chunk_seconds as f64 * rate as f64) as usize).max(1)
@@ -92,6 +100,8 @@ pub enum SeparationError {
     Resample(#[from] ResampleError),
     #[error("the model failed: {0}")]
     Model(String),
+    #[error("frames {start}..{end} are not a stretch of a song of {total} frames")]
+    Range { start: usize, end: usize, total: usize },
 }
 
 /// Why a model file could not become a [`Separator`].
@@ -343,7 +353,7 @@ pub struct SeparationStream<'a> {
     context_frames: usize,
     channel_stft: Stft,
     /// The context: the input just before `input` (silence before the song's start).
-    history: Vec<Vec<f32>>,
+    pub(crate) history: Vec<Vec<f32>>,
     /// Input not yet emitted, starting at the current window's start.
     input: Vec<Vec<f32>>,
     /// Vocal estimate of the previous window over the overlap, to cross-fade with.
@@ -353,6 +363,33 @@ pub struct SeparationStream<'a> {
 impl SeparationStream<'_> {
     pub fn window_len(&self) -> usize {
         self.window
+    }
+
+    /// Samples between the starts of consecutive windows (what each window but the last emits).
+    pub fn hop_len(&self) -> usize {
+        self.window - self.overlap
+    }
+
+    /// Samples of input before each window that the model also sees.
+    pub fn context_len(&self) -> usize {
+        self.history[0].len()
+    }
+
+    /// Gives the first window the input that comes before the first sample pushed (the last
+    /// [`Self::context_len`] samples of `history`, silence in front if it is shorter), for a
+    /// stream that starts part-way through a song. Call it before the first push.
+    pub fn set_history(&mut self, history: &[Vec<f32>]) -> Result<(), SeparationError> {
+        if history.len() != self.history.len() {
+            return Err(SeparationError::Channels { expected: self.history.len(), got: history.len() });
+        }
+        debug_assert!(self.input[0].is_empty() && self.pending_vocals.is_none(), "set_history after a push");
+        for (context, given) in self.history.iter_mut().zip(history) {
+            let n = context.len();
+            let take = given.len().min(n);
+            context.fill(0.0);
+            context[n - take..].copy_from_slice(&given[given.len() - take..]);
+        }
+        Ok(())
     }
 
     /// Adds input; returns every stretch that became final.

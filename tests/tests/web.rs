@@ -340,12 +340,12 @@ fn sdr(reference: &AudioBuffer, estimate: &AudioBuffer) -> f64 {
     10.0 * (signal / error.max(1e-20)).log10()
 }
 
-/// The same separation natively (the core with the embedded model, the CLI's defaults), on
+/// The same separation natively (the core with the embedded model, the page's settings), on
 /// the samples the browser decoded from the same 16-bit file.
 fn native_vocals(mixture: &AudioBuffer) -> AudioBuffer {
     let device = svs_core::BackendKind::Cpu.device(0).unwrap();
     let (model, _) = svs_core::default_model::default_model().unwrap().separator(&device).unwrap();
-    let separator = Separator::new(model, device, SeparatorConfig::default()).unwrap();
+    let separator = Separator::new(model, device, SeparatorConfig::play_while_separating()).unwrap();
     separator.separate(mixture, |_| {}).unwrap().vocals
 }
 
@@ -384,6 +384,41 @@ fn separate_loaded(session: &Session, file: &Path, timeout: Duration) -> Run {
     let state =
         wait_for(session, "separating", timeout, |s| s["vocals"].as_str().is_some_and(|h| h.starts_with("blob:")));
     eprintln!("separated, players and downloads ready in {:.1} s", started.elapsed().as_secs_f64());
+    finished_run(session, &state)
+}
+
+/// `window.svsPlayer`, the page's player readings (see `web/src/js.rs`: `test_hook`).
+fn player_hooks(session: &Session) -> Value {
+    session.execute("return window.svsPlayer || {};", json!([])).unwrap()
+}
+
+/// Uploads `file`, presses Play (which starts the separation), checks that the song is heard
+/// before the separation is done, pauses, and reads both downloads back once it is.
+fn play_while_separating(browser: &Browser, url: &str, file: &Path, timeout: Duration) -> Run {
+    let session = browser.session();
+    open_page(session, url);
+    session.send_keys(&session.find("#file-input").unwrap(), file.to_str().unwrap()).unwrap();
+    let name = file.file_name().unwrap().to_str().unwrap();
+    wait_for(session, "decoding the song", timeout, |s| s["ready"] == json!(true) && s["fileName"] == json!(name));
+    session.click(&session.find("#play").unwrap()).unwrap();
+    let sounding = wait_for(session, "waiting for the first sound", timeout, |_| {
+        player_hooks(session)["firstSoundAt"].is_number()
+    });
+    let hooks = player_hooks(session);
+    let first_sound = hooks["firstSoundAt"].as_f64().unwrap() - hooks["playAt"].as_f64().unwrap();
+    eprintln!("first audible sample {first_sound:.0} ms after Play (separation started by Play)");
+    assert!(
+        !sounding["vocals"].as_str().is_some_and(|h| h.starts_with("blob:")),
+        "the song should play before the whole song is separated: {sounding}"
+    );
+    session.click(&session.find("#play").unwrap()).unwrap();
+    let state =
+        wait_for(session, "separating", timeout, |s| s["vocals"].as_str().is_some_and(|h| h.starts_with("blob:")));
+    finished_run(session, &state)
+}
+
+/// The run the page shows once its downloads are ready.
+fn finished_run(session: &Session, state: &Value) -> Run {
     let status = state["status"].as_str().unwrap_or_default().to_owned();
     let seconds = status.split_whitespace().nth(2).and_then(|s| s.parse().ok()).unwrap_or(f64::NAN);
     let read = |href: &str, name: &str| read_audio_bytes(fetch_blob(session, href), name).unwrap();
@@ -418,7 +453,7 @@ fn journey(webgpu: bool) -> Run {
     let decoded = read_audio_bytes(std::fs::read(&file).unwrap(), "test song.wav").unwrap();
 
     let browser = Browser::start(webgpu);
-    let run = separate_in_browser(&browser, &url, &file, Duration::from_secs(600));
+    let run = play_while_separating(&browser, &url, &file, Duration::from_secs(600));
     save_screenshot(&browser, if webgpu { "web-webgpu.png" } else { "web-cpu.png" });
 
     // Same format as the input, and the stems add up to it.
@@ -612,6 +647,161 @@ fn a_lost_webgpu_device_falls_back_to_the_cpu() {
     assert!(run.status.contains("on CPU (WebAssembly)"), "{}", run.status);
     assert_eq!(run.vocals.n_frames(), 3 * 44_100);
     save_screenshot(&browser, "web-webgpu-lost.png");
+}
+
+/// Polls `window.svsPlayer` until `done` says so.
+fn wait_for_player(session: &Session, what: &str, timeout: Duration, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let hooks = player_hooks(session);
+        if done(&hooks) {
+            return hooks;
+        }
+        let page = page_state(session);
+        assert!(page["error"].is_null(), "the page shows an error while {what}: {}", page["error"]);
+        assert!(Instant::now() < deadline, "timed out while {what}; the player: {hooks}; the page: {page}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The separated stretches the page reports, in seconds.
+fn separated(hooks: &Value) -> Vec<(f64, f64)> {
+    let text = hooks["separated"].as_str().unwrap_or_default();
+    text.split(',')
+        .filter(|r| !r.is_empty())
+        .map(|r| {
+            let (a, b) = r.split_once('-').unwrap();
+            (a.parse().unwrap(), b.parse().unwrap())
+        })
+        .collect()
+}
+
+fn done_separating(session: &Session) -> bool {
+    page_state(session)["vocals"].as_str().is_some_and(|h| h.starts_with("blob:"))
+}
+
+/// Playback while the separation runs slower than real time (the page's `?simulate=slow-worker`
+/// hook: half real time): the mixer changes what is heard while the separation is still
+/// running, playback waits at the edge of what is separated with a visible "Separating…" and
+/// goes on by itself, a seek past the separated part makes the separation jump there, and the
+/// stems the stretches add up to are the whole song's separation (against the native one).
+#[test]
+fn playback_follows_a_slow_separation_waits_at_its_edge_and_jumps_with_seeks() {
+    let _one_at_a_time = BROWSER.lock().unwrap_or_else(|e| e.into_inner());
+    let (_server, url) = serve(site());
+    let tmp = tempfile::tempdir().unwrap();
+    let file = write_song(tmp.path(), "slow song.wav", 24.0);
+    let decoded = read_audio_bytes(std::fs::read(&file).unwrap(), "slow song.wav").unwrap();
+    let browser = Browser::start(false);
+    let session = browser.session();
+    open_page(session, &format!("{url}?simulate=slow-worker"));
+    session.send_keys(&session.find("#file-input").unwrap(), file.to_str().unwrap()).unwrap();
+    wait_for(session, "decoding the song", Duration::from_secs(60), |s| s["ready"] == json!(true));
+    session.click(&session.find("#play").unwrap()).unwrap();
+    let minute = Duration::from_secs(60);
+    wait_for_player(session, "waiting for the first sound", minute, |h| h["firstSoundAt"].is_number());
+
+    // The mixer acts on what is heard while the separation runs.
+    let heard = |h: &Value| h["level"].as_f64();
+    wait_for_player(session, "hearing the stems", minute, |h| heard(h).is_some_and(|l| l > 1e-3));
+    session.click(&session.find("#vocals-mute").unwrap()).unwrap();
+    session.click(&session.find("#accompaniment-mute").unwrap()).unwrap();
+    wait_for_player(session, "hearing silence with both stems muted", minute, |h| heard(h).is_some_and(|l| l < 1e-7));
+    session.click(&session.find("#vocals-mute").unwrap()).unwrap();
+    wait_for_player(session, "hearing the vocals again", minute, |h| heard(h).is_some_and(|l| l > 1e-3));
+    session.click(&session.find("#accompaniment-mute").unwrap()).unwrap();
+    assert!(!done_separating(session), "the separation should still be running (slowed to half real time)");
+
+    // Playback catches up with the separation: it waits, visibly, and goes on by itself.
+    let waiting = wait_for_player(session, "waiting at the separation's edge", minute, |h| h["waiting"] == json!(true));
+    // The page shows it (the DOM follows the reading within a frame).
+    wait_for_player(session, "showing the wait", Duration::from_secs(2), |_| {
+        session.execute("return document.getElementById('waiting').offsetParent !== null;", json!([])).unwrap()
+            == json!(true)
+    });
+    eprintln!("waiting at the separation's edge: {waiting}");
+    save_screenshot(&browser, "web-waiting-for-separation.png");
+    let held_at = page_position(session);
+    wait_for_player(session, "playing on after the wait", minute, |h| {
+        h["waiting"] == json!(false) && page_position(session) > held_at + 0.3
+    });
+
+    // A seek past the separated part: the separation jumps there and playback goes on from it.
+    let before = separated(&player_hooks(session));
+    let target = 18.0;
+    assert!(before.iter().all(|&(_, end)| end < target), "18 s should not be separated yet: {before:?}");
+    session
+        .execute(
+            "const seek = document.getElementById('seek'); seek.value = arguments[0];
+             seek.dispatchEvent(new Event('input', { bubbles: true }));",
+            json!([target]),
+        )
+        .unwrap();
+    wait_for_player(session, "playing on after the seek", minute, |_| page_position(session) > target + 0.5);
+    print_page_log(session);
+    let after = separated(&player_hooks(session));
+    assert!(
+        after.iter().any(|&(start, end)| start <= target && target + 0.5 <= end && start > before[0].1),
+        "the separation did not jump to the seek: before {before:?}, after {after:?}"
+    );
+    assert!(!done_separating(session), "the stretch before the seek should still be missing: {after:?}");
+
+    // The rest is filled in; the stretches add up to the whole song's separation.
+    let state = wait_for(session, "finishing the separation", Duration::from_secs(300), |s| {
+        s["vocals"].as_str().is_some_and(|h| h.starts_with("blob:"))
+    });
+    let run = finished_run(session, &state);
+    let agreement = sdr(&native_vocals(&decoded), &run.vocals);
+    eprintln!("stretches {:?}; browser vs native {agreement:.1} dB", separated(&player_hooks(session)));
+    assert!(agreement > 40.0, "the stitched stretches differ from the whole song's separation: {agreement:.1} dB");
+}
+
+/// The app works with no network after one visit: its service worker caches the page, the
+/// module, the worker and the player, and an installed app's manifest is served. The server is
+/// stopped, the page reloaded, and a song played and separated.
+#[test]
+fn after_one_visit_the_app_loads_and_separates_offline() {
+    let _one_at_a_time = BROWSER.lock().unwrap_or_else(|e| e.into_inner());
+    let (server, url) = serve(site());
+    let tmp = tempfile::tempdir().unwrap();
+    let song = write_song(tmp.path(), "offline song.wav", 4.0);
+    let browser = Browser::start(false);
+    let session = browser.session();
+    open_page(session, &url);
+    let manifest = session
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             const link = document.querySelector('link[rel=manifest]');
+             fetch(link.href).then(r => r.json()).then(m => done(m)).catch(e => done('ERROR: ' + e));",
+            json!([]),
+        )
+        .unwrap();
+    assert_eq!(manifest["display"], json!("standalone"), "{manifest}");
+    assert!(manifest["icons"][0]["src"].is_string(), "{manifest}");
+    wait_for(session, "the service worker taking over", Duration::from_secs(120), |_| {
+        session.execute("return !!navigator.serviceWorker.controller;", json!([])).unwrap() == json!(true)
+    });
+    drop(server);
+    let refused = session
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             fetch('/nothing-cached-here').then(() => done(false)).catch(() => done(true));",
+            json!([]),
+        )
+        .unwrap();
+    assert_eq!(refused, json!(true), "the server should be gone");
+
+    open_page(session, &url);
+    eprintln!("reloaded offline: ready at {:.0} ms", ready_ms(session));
+    let run = play_while_separating(&browser, &url, &song, Duration::from_secs(300));
+    assert_eq!(run.vocals.n_frames(), 4 * 44_100);
+    save_screenshot(&browser, "web-offline.png");
+}
+
+/// The player's position in seconds, as the page shows it on the seek bar.
+fn page_position(session: &Session) -> f64 {
+    let value = session.execute("return Number(document.getElementById('seek').value);", json!([])).unwrap();
+    value.as_f64().unwrap_or(0.0)
 }
 
 /// The module, the page's largest file by far, as the browser received it: its size on the

@@ -76,3 +76,15 @@ pub fn now_ms() -> f64 {
 pub fn log_phase(what: &str, started_ms: f64) {
     web_sys::console::info_1(&format!("svs: {what}: {:.0} ms", now_ms() - started_ms).into());
 }
+
+/// Sets `window.svsPlayer[key]`: what the end-to-end tests read of the player (when Play was
+/// pressed, the first audible sample, the output level, the separated stretches).
+pub fn test_hook(key: &str, value: &JsValue) {
+    let Some(window) = web_sys::window() else { return };
+    let mut hooks = get(&window, "svsPlayer");
+    if !hooks.is_object() {
+        hooks = Object::new().into();
+        let _ = Reflect::set(&window, &"svsPlayer".into(), &hooks);
+    }
+    let _ = Reflect::set(&hooks, &key.into(), value);
+}

@@ -5,6 +5,7 @@
 //! Worker so the page never freezes). The pure parts (progress estimate, memory budget, message
 //! names) also build natively, so `cargo test --workspace` tests them without a browser.
 
+pub mod coverage;
 pub mod limits;
 pub mod mix;
 pub mod progress;
@@ -19,7 +20,7 @@ mod export;
 #[cfg(target_arch = "wasm32")]
 mod js;
 #[cfg(target_arch = "wasm32")]
-mod mixer;
+mod player;
 #[cfg(target_arch = "wasm32")]
 mod waveform;
 #[cfg(target_arch = "wasm32")]

@@ -2,15 +2,20 @@
 //! `kind` field is one of these names, so both sides (and a reader of the browser's devtools)
 //! see the same vocabulary. Sample arrays travel as transferred `Float32Array`s, not copies.
 //!
-//! page → worker: `separate` {sampleRate, channels: Float32Array[], backend: "auto"|"cpu",
-//! model: ArrayBuffer|null, modelName}.
-//! worker → page: `ready`; `backend` {name, note}; `progress` {fraction, secondsLeft|null};
-//! `done` {vocals: Float32Array[], accompaniment: Float32Array[], vocalsWav: Uint8Array,
-//! accompanimentWav: Uint8Array, seconds}; `error` {message}.
+//! page → worker: `separate` {sampleRate, channels: Float32Array[], from (the frame to start
+//! at), backend: "auto"|"cpu", model: ArrayBuffer|null, modelName, simulateGpuLoss,
+//! slowdown (test hook: seconds of wall time per second of audio, 0 for none)}; `focus`
+//! {frame} (the listener moved: separate from there next).
+//! worker → page: `ready`; `backend` {name, note}; `block` {start, vocals: Float32Array[],
+//! accompaniment: Float32Array[]} (separated samples from frame `start`); `progress`
+//! {fraction, secondsLeft|null}; `done` {vocalsWav: Uint8Array, accompanimentWav: Uint8Array,
+//! seconds, model}; `error` {message}.
 
 pub const SEPARATE: &str = "separate";
+pub const FOCUS: &str = "focus";
 pub const READY: &str = "ready";
 pub const BACKEND: &str = "backend";
+pub const BLOCK: &str = "block";
 pub const PROGRESS: &str = "progress";
 pub const DONE: &str = "done";
 pub const ERROR: &str = "error";

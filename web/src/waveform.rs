@@ -1,4 +1,5 @@
-//! The waveform drawn under the file name: per-pixel peak amplitude of the mix of all channels.
+//! The waveform drawn under the file name: per-column peak amplitude of the mix of all channels,
+//! how far the separation has got, and the playhead.
 
 use crate::js;
 use wasm_bindgen::JsCast;
@@ -35,17 +36,24 @@ fn span_bounds(frames: u32, columns: usize, i: usize) -> (u32, u32) {
     (start, at(i + 1).clamp(start + 1, frames))
 }
 
-/// Draws mirrored bars of `peaks` filling the canvas, in the page's accent colour.
-pub fn draw(canvas: &HtmlCanvasElement, peaks: &[f32]) {
+/// Draws mirrored bars of `peaks` filling the canvas: in the page's accent colour as far as
+/// `separated` (per column, the fraction separated) says, grey where not yet, and the playhead
+/// at `playhead` (a fraction of the song).
+pub fn draw(canvas: &HtmlCanvasElement, peaks: &[f32], separated: &[f32], playhead: Option<f64>) {
     let Ok(Some(context)) = canvas.get_context("2d") else { return };
     let Ok(context) = context.dyn_into::<CanvasRenderingContext2d>() else { return };
     let (width, height) = (canvas.width() as f64, canvas.height() as f64);
     context.clear_rect(0.0, 0.0, width, height);
-    context.set_fill_style_str("#7c5cff");
     let bar = width / peaks.len().max(1) as f64;
     let middle = height / 2.0;
     for (i, peak) in peaks.iter().enumerate() {
+        let done = separated.get(i).copied().unwrap_or(0.0) >= 0.999;
+        context.set_fill_style_str(if done { "#7c5cff" } else { "#3b3f70" });
         let h = (*peak as f64).min(1.0).max(0.01) * middle;
         context.fill_rect(i as f64 * bar, middle - h, (bar - 1.0).max(1.0), 2.0 * h);
+    }
+    if let Some(at) = playhead {
+        context.set_fill_style_str("#22d3ee");
+        context.fill_rect((at.clamp(0.0, 1.0) * width - 1.0).max(0.0), 0.0, 2.0, height);
     }
 }

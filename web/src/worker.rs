@@ -1,22 +1,34 @@
-//! The separation worker: receives planar samples from the page, separates them window by
-//! window with the core's streaming `Separator`, and posts progress and the two stems back.
+//! The separation worker: receives planar samples from the page and separates them stretch by
+//! stretch with the core's [`RangeSeparation`] (the song's stems bit for bit, whatever the
+//! order), starting where the listener is and following their seeks (`focus` messages), then
+//! filling in the rest. Each window's stems are posted as they come, so the page plays while the
+//! separation runs ahead; the two WAV files follow once the whole song is done.
 //!
 //! It runs in a module Web Worker (`www/worker.js`), so the page stays responsive; the page
 //! cancels by terminating the worker. The input and the separated samples stay in JavaScript
 //! arrays and only one window at a time is copied into wasm memory, so a long song needs little
 //! more of the module's 4 GiB than its two encoded WAV files (see `limits`).
 
+use crate::coverage::{Coverage, quantum_start};
 use crate::js;
 use crate::progress::seconds_left;
 use crate::protocol::{self, BackendChoice};
 use burn::tensor::Device;
-use js_sys::{Array, ArrayBuffer, Float32Array, Uint8Array};
+use js_sys::{Array, ArrayBuffer, Float32Array, Promise, Uint8Array};
+use std::cell::Cell;
 use std::io::Cursor;
+use std::ops::Range;
 use svs_core::audio::{BitDepth, StemWriter};
-use svs_core::separator::StemBlock;
-use svs_core::{ModelFile, Separator, SeparatorConfig};
+use svs_core::{ModelFile, PlacedBlock, RangeSeparation, Separator, SeparatorConfig};
 use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
+
+thread_local! {
+    /// Where the listener is (`focus` messages): a count of the moves and the latest frame. The
+    /// separation loop reads it between windows.
+    static FOCUS: Cell<(u32, usize)> = const { Cell::new((0, 0)) };
+}
 
 /// Installs the message handler and tells the page the worker is ready (messages posted before
 /// the handler exists would be lost).
@@ -24,12 +36,18 @@ pub fn run() {
     install_panic_hook();
     let handler = Closure::<dyn FnMut(MessageEvent)>::new(|event: MessageEvent| {
         let data = event.data();
-        if js::get_str(&data, "kind").as_deref() == Some(protocol::SEPARATE) {
-            wasm_bindgen_futures::spawn_local(async move {
+        match js::get_str(&data, "kind").as_deref() {
+            Some(protocol::SEPARATE) => wasm_bindgen_futures::spawn_local(async move {
                 if let Err(message) = separate(&data).await {
                     post_error(&message);
                 }
-            });
+            }),
+            Some(protocol::FOCUS) => {
+                let frame = quantum_start(js::get_f64(&data, "frame").unwrap_or(0.0).max(0.0) as usize);
+                FOCUS.with(|f| f.set((f.get().0.wrapping_add(1), frame)));
+                web_sys::console::info_1(&format!("svs: worker: the listener moved to frame {frame}").into());
+            }
+            _ => {}
         }
     });
     scope().set_onmessage(Some(handler.as_ref().unchecked_ref()));
@@ -92,7 +110,7 @@ async fn separate(data: &JsValue) -> Result<(), String> {
     post(&message, None);
 
     let async_reads = label == protocol::WEBGPU_LABEL;
-    let separator = Separator::from_model_file(&model, device, SeparatorConfig::default())
+    let separator = Separator::from_model_file(&model, device, SeparatorConfig::play_while_separating())
         .map_err(|e| format!("The model cannot be loaded: {e}"))?;
     // Test hook (the page's `?simulate=webgpu-loss`): headless browsers cannot lose a GPU on
     // demand, so the end-to-end tests make the WebGPU run die the way a lost device kills it (a
@@ -103,15 +121,17 @@ async fn separate(data: &JsValue) -> Result<(), String> {
     }
     let started = js_sys::Date::now();
     js::log_phase("worker: loaded the model", started_job);
-    let stems = run_stream(&separator, sample_rate, &channels, async_reads).await.map_err(|e| match e {
+    let from = quantum_start(js::get_f64(data, "from").unwrap_or(0.0).max(0.0) as usize);
+    FOCUS.with(|f| f.set((f.get().0, from)));
+    let job =
+        Job { sample_rate, input: &channels, async_reads, slowdown: js::get_f64(data, "slowdown").unwrap_or(0.0) };
+    let stems = job.run(&separator).await.map_err(|e| match e {
         Failure::Separation(e) => format!("The separation failed: {e}"),
         Failure::Encoding(e) => format!("The stems could not be written as WAV: {e}"),
     })?;
 
     let message = js::message(protocol::DONE);
     let transfer = Array::new();
-    js::set(&message, "vocals", &js::channels_array(&stems.vocals, &transfer));
-    js::set(&message, "accompaniment", &js::channels_array(&stems.accompaniment, &transfer));
     for (key, wav) in [("vocalsWav", &stems.vocals_wav), ("accompanimentWav", &stems.accompaniment_wav)] {
         js::set(&message, key, wav);
         transfer.push(&wav.buffer());
@@ -180,10 +200,8 @@ async fn webgpu_device() -> Result<Device, String> {
     Err("This build of the app has no WebGPU support, so the CPU is used.".into())
 }
 
-/// The separated stems: samples for the players, WAV files for the downloads.
+/// The separated stems as WAV files, for the downloads.
 struct Output {
-    vocals: Vec<Float32Array>,
-    accompaniment: Vec<Float32Array>,
     vocals_wav: Uint8Array,
     accompaniment_wav: Uint8Array,
 }
@@ -204,74 +222,119 @@ impl From<svs_core::audio::EncodeError> for Failure {
     }
 }
 
-/// Feeds the input to the separator window by window, collecting the stems and posting progress.
-async fn run_stream(
-    separator: &Separator,
+/// One song's separation.
+struct Job<'a> {
     sample_rate: u32,
-    input: &[Float32Array],
+    input: &'a [Float32Array],
     async_reads: bool,
-) -> Result<Output, Failure> {
-    let frames = input[0].length();
-    let n_channels = input.len();
-    let new_channels = || (0..n_channels).map(|_| Float32Array::new_with_length(frames)).collect::<Vec<_>>();
-    let (vocals, accompaniment) = (new_channels(), new_channels());
+    /// Test hook (the page's `?simulate=slow-worker`): seconds of wall time to spend per second
+    /// of audio at least, so the tests can make the separation fall behind playback.
+    slowdown: f64,
+}
+
+impl Job<'_> {
+    /// Separates the whole song, stretch by stretch from the listener's position, posting each
+    /// window's stems; then encodes both stems as WAV.
+    async fn run(&self, separator: &Separator) -> Result<Output, Failure> {
+        let frames = self.input[0].length() as usize;
+        let n_channels = self.input.len();
+        let new_channels = || (0..n_channels).map(|_| Float32Array::new_with_length(frames as u32)).collect::<Vec<_>>();
+        let (vocals, accompaniment) = (new_channels(), new_channels());
+        let mut coverage = Coverage::new(frames);
+        let started = js_sys::Date::now();
+        let mut windows = 0u32;
+        let read = |r: Range<usize>| -> Vec<Vec<f32>> {
+            self.input.iter().map(|c| c.subarray(r.start as u32, r.end as u32).to_vec()).collect()
+        };
+        'song: loop {
+            let (moves, focus) = FOCUS.with(Cell::get);
+            let Some(gap) = coverage.next_gap(focus) else { break };
+            web_sys::console::info_1(&format!("svs: worker: separating frames {gap:?}").into());
+            let mut run = RangeSeparation::new(separator, self.sample_rate, n_channels, gap, frames, read)?;
+            while !run.is_done() {
+                let step_started = js_sys::Date::now();
+                let blocks = if self.async_reads { run.step_async(read).await? } else { run.step(read)? };
+                for block in blocks {
+                    let len = block.stems.vocals[0].len();
+                    for c in 0..n_channels {
+                        let at = block.start as u32;
+                        vocals[c].subarray(at, at + len as u32).copy_from(&block.stems.vocals[c]);
+                        accompaniment[c].subarray(at, at + len as u32).copy_from(&block.stems.accompaniment[c]);
+                    }
+                    coverage.add(block.start..block.start + len);
+                    post_block(&block);
+                    if self.slowdown > 0.0 {
+                        let due = step_started + 1000.0 * self.slowdown * len as f64 / self.sample_rate as f64;
+                        sleep_ms(due - js_sys::Date::now()).await;
+                    }
+                }
+                windows += 1;
+                if windows % 10 == 0 {
+                    js::log_phase(
+                        &format!("worker: {windows} windows, {:.0} % separated", coverage.fraction() * 100.0),
+                        started,
+                    );
+                }
+                post_progress(coverage.fraction(), (js_sys::Date::now() - started) / 1000.0);
+                // Let the page's messages in (a seek moves the focus), then follow a move.
+                sleep_ms(0.0).await;
+                if FOCUS.with(Cell::get).0 != moves {
+                    continue 'song;
+                }
+            }
+        }
+        js::log_phase("worker: separated", started);
+        let encode_started = js::now_ms();
+        let output = Output {
+            vocals_wav: wav(&vocals, self.sample_rate, "vocals.wav")?,
+            accompaniment_wav: wav(&accompaniment, self.sample_rate, "accompaniment.wav")?,
+        };
+        js::log_phase("worker: encoded the WAV files", encode_started);
+        Ok(output)
+    }
+}
+
+/// Posts separated samples to the page (copies, transferred: the worker keeps its own for the
+/// WAV files).
+fn post_block(block: &PlacedBlock) {
+    let message = js::message(protocol::BLOCK);
+    let transfer = Array::new();
+    let copy = |channels: &[Vec<f32>]| channels.iter().map(|c| Float32Array::from(c.as_slice())).collect::<Vec<_>>();
+    js::set(&message, "start", &(block.start as f64).into());
+    js::set(&message, "vocals", &js::channels_array(&copy(&block.stems.vocals), &transfer));
+    js::set(&message, "accompaniment", &js::channels_array(&copy(&block.stems.accompaniment), &transfer));
+    post(&message, Some(&transfer));
+}
+
+/// Waits `ms` milliseconds (at least one turn of the event loop, so queued messages run).
+async fn sleep_ms(ms: f64) {
+    let promise = Promise::new(&mut |resolve, _| {
+        let _ = scope().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms.max(0.0) as i32);
+    });
+    let _ = JsFuture::from(promise).await;
+}
+
+/// A 24-bit WAV file of planar `channels`, encoded a second at a time so only that much of the
+/// samples is in wasm memory at once (the file itself is, until it is copied out).
+fn wav(channels: &[Float32Array], sample_rate: u32, name: &str) -> Result<Uint8Array, Failure> {
+    let frames = channels[0].length();
     // Room for the whole file up front: growing by doubling would leave up to twice the file's
     // size in the module's memory (which never shrinks) for a long song.
-    let wav_bytes = (frames as usize).saturating_mul(n_channels * 3).saturating_add(1024);
-    let (mut vocals_file, mut accompaniment_file) =
-        (Cursor::new(Vec::with_capacity(wav_bytes)), Cursor::new(Vec::with_capacity(wav_bytes)));
+    let bytes = (frames as usize).saturating_mul(channels.len() * 3).saturating_add(1024);
+    let mut file = Cursor::new(Vec::with_capacity(bytes));
     {
-        let mut vocals_wav = StemWriter::new(&mut vocals_file, "vocals.wav", sample_rate, n_channels, BitDepth::Int24)?;
-        let mut accompaniment_wav =
-            StemWriter::new(&mut accompaniment_file, "accompaniment.wav", sample_rate, n_channels, BitDepth::Int24)?;
-        let started = js_sys::Date::now();
-        let mut written = 0u32;
-        let mut windows = 0u32;
-        let mut collect = |block: StemBlock| -> Result<(), Failure> {
-            let len = block.vocals[0].len() as u32;
-            for c in 0..n_channels {
-                vocals[c].subarray(written, written + len).copy_from(&block.vocals[c]);
-                accompaniment[c].subarray(written, written + len).copy_from(&block.accompaniment[c]);
-            }
-            vocals_wav.write_planar(&block.vocals.iter().map(Vec::as_slice).collect::<Vec<_>>())?;
-            accompaniment_wav.write_planar(&block.accompaniment.iter().map(Vec::as_slice).collect::<Vec<_>>())?;
-            written += len;
-            windows += 1;
-            if windows % 10 == 0 {
-                js::log_phase(&format!("worker: {windows} windows, {written} frames"), started);
-            }
-            post_progress(written as f64 / frames.max(1) as f64, (js_sys::Date::now() - started) / 1000.0);
-            Ok(())
-        };
-
-        let mut stream = separator.stream(sample_rate, n_channels)?;
-        let window = stream.window_len() as u32;
-        let mut position = 0u32;
-        while position < frames {
-            let end = (position + window).min(frames);
-            let block: Vec<Vec<f32>> = input.iter().map(|c| c.subarray(position, end).to_vec()).collect();
-            let block: Vec<&[f32]> = block.iter().map(Vec::as_slice).collect();
-            let done = if async_reads { stream.push_async(&block).await? } else { stream.push(&block)? };
-            for out in done {
-                collect(out)?;
-            }
-            position = end;
+        let mut writer = StemWriter::new(&mut file, name, sample_rate, channels.len(), BitDepth::Int24)?;
+        let mut at = 0u32;
+        while at < frames {
+            let end = (at + sample_rate).min(frames);
+            let chunk: Vec<Vec<f32>> = channels.iter().map(|c| c.subarray(at, end).to_vec()).collect();
+            writer.write_planar(&chunk.iter().map(Vec::as_slice).collect::<Vec<_>>())?;
+            at = end;
         }
-        let last = if async_reads { stream.finish_async().await? } else { stream.finish()? };
-        if let Some(out) = last {
-            collect(out)?;
-        }
-        vocals_wav.finalize()?;
-        accompaniment_wav.finalize()?;
-        js::log_phase("worker: separated", started);
+        writer.finalize()?;
     }
-    let copy_started = js::now_ms();
-    // Copy the WAV bytes out of wasm memory and free them before the next song.
-    let to_js = |file: Cursor<Vec<u8>>| Uint8Array::from(file.into_inner().as_slice());
-    let output =
-        Output { vocals, accompaniment, vocals_wav: to_js(vocals_file), accompaniment_wav: to_js(accompaniment_file) };
-    js::log_phase("worker: copied the WAV files out", copy_started);
-    Ok(output)
+    // Copied out of wasm memory, and freed there before the next file.
+    Ok(Uint8Array::from(file.into_inner().as_slice()))
 }
 
 fn post_progress(fraction: f64, elapsed_seconds: f64) {

@@ -17,13 +17,16 @@ pub struct Request {
     pub backend: BackendChoice,
     /// A model file the user chose, with its name; `None` for the built-in model.
     pub model: Option<(ArrayBuffer, String)>,
+    /// The frame to start separating at (where the listener is).
+    pub from: u32,
     /// Test hook: make a WebGPU run fail as if the device were lost (see the worker).
     pub simulate_gpu_loss: bool,
+    /// Test hook: seconds of wall time the worker spends per second of audio at least (0: none).
+    pub slowdown: f64,
 }
 
+/// The finished separation's files.
 pub struct Stems {
-    pub vocals: Vec<Float32Array>,
-    pub accompaniment: Vec<Float32Array>,
     pub vocals_wav: Uint8Array,
     pub accompaniment_wav: Uint8Array,
     pub seconds: f64,
@@ -35,6 +38,12 @@ pub enum Event {
     Backend {
         name: String,
         note: Option<String>,
+    },
+    /// Separated samples from frame `start` on.
+    Block {
+        start: u32,
+        vocals: Vec<Float32Array>,
+        accompaniment: Vec<Float32Array>,
     },
     Progress {
         fraction: f64,
@@ -48,6 +57,8 @@ pub enum Event {
 /// A running separation.
 pub struct Job {
     worker: Worker,
+    /// The job's message until the worker is ready for it.
+    pending: Rc<RefCell<Option<(JsValue, Array)>>>,
     _on_message: Closure<dyn FnMut(MessageEvent)>,
     _on_error: Closure<dyn FnMut(ErrorEvent)>,
 }
@@ -71,17 +82,19 @@ impl Job {
         // reported a second time with a vaguer message.
         let reported = Rc::new(Cell::new(false));
 
-        let mut pending = Some(separate_message(request));
+        let pending = Rc::new(RefCell::new(Some(separate_message(request))));
         let started = js::now_ms();
         let on_message = {
-            let (worker, on_event, reported) = (worker.clone(), on_event.clone(), reported.clone());
+            let (worker, on_event, reported, pending) =
+                (worker.clone(), on_event.clone(), reported.clone(), pending.clone());
             Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
                 let data = event.data();
                 let kind = js::get_str(&data, "kind").unwrap_or_default();
                 let event = match kind.as_str() {
                     protocol::READY => {
                         js::log_phase("the worker started", started);
-                        if let Some((message, transfer)) = pending.take()
+                        let job = pending.borrow_mut().take();
+                        if let Some((message, transfer)) = job
                             && let Err(e) = worker.post_message_with_transfer(&message, &transfer)
                         {
                             reported.set(true);
@@ -96,6 +109,11 @@ impl Job {
                         name: js::get_str(&data, "name").unwrap_or_default(),
                         note: js::get_str(&data, "note"),
                     },
+                    protocol::BLOCK => Event::Block {
+                        start: js::get_f64(&data, "start").unwrap_or(0.0) as u32,
+                        vocals: js::get_channels(&data, "vocals"),
+                        accompaniment: js::get_channels(&data, "accompaniment"),
+                    },
                     protocol::PROGRESS => Event::Progress {
                         fraction: js::get_f64(&data, "fraction").unwrap_or(0.0),
                         seconds_left: js::get_f64(&data, "secondsLeft"),
@@ -103,8 +121,6 @@ impl Job {
                     protocol::DONE => {
                         js::log_phase("received the stems", js::get_f64(&data, "sentAt").unwrap_or_else(js::now_ms));
                         Event::Done(Stems {
-                            vocals: js::get_channels(&data, "vocals"),
-                            accompaniment: js::get_channels(&data, "accompaniment"),
                             vocals_wav: js::get(&data, "vocalsWav").unchecked_into(),
                             accompaniment_wav: js::get(&data, "accompanimentWav").unchecked_into(),
                             seconds: js::get_f64(&data, "seconds").unwrap_or(0.0),
@@ -131,7 +147,19 @@ impl Job {
         });
         worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-        Ok(Job { worker, _on_message: on_message, _on_error: on_error })
+        Ok(Job { worker, pending, _on_message: on_message, _on_error: on_error })
+    }
+
+    /// The listener moved to `frame`: the worker separates from there next.
+    pub fn focus(&self, frame: u32) {
+        if let Some((job, _)) = self.pending.borrow().as_ref() {
+            // Not sent yet: the job starts there.
+            js::set(job.unchecked_ref(), "from", &frame.into());
+            return;
+        }
+        let message = js::message(protocol::FOCUS);
+        js::set(&message, "frame", &frame.into());
+        let _ = self.worker.post_message(&message);
     }
 }
 
@@ -143,6 +171,8 @@ fn separate_message(request: Request) -> (JsValue, Array) {
     js::set(&message, "backend", &request.backend.as_str().into());
     js::set(&message, "sentAt", &js::now_ms().into());
     js::set(&message, "simulateGpuLoss", &request.simulate_gpu_loss.into());
+    js::set(&message, "from", &request.from.into());
+    js::set(&message, "slowdown", &request.slowdown.into());
     match request.model {
         Some((bytes, name)) => {
             // Not transferred: the page keeps the model for the next song.

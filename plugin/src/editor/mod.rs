@@ -161,14 +161,14 @@ impl EditorView {
                         "{}  ·  {:.2} M parameters, {}",
                         info.name,
                         info.parameters as f64 / 1e6,
-                        human_bytes(info.file_bytes)
+                        svs_core::model_file::human_size(info.file_bytes)
                     ))
                     .strong(),
                     RichText::new(format!(
                         "Trained on: {}",
                         if m.trained_on.is_empty() { "(not recorded)" } else { &m.trained_on }
                     )),
-                    RichText::new(sdr_line(m.sdr_vocals, m.sdr_accompaniment, &m.test_set)),
+                    RichText::new(m.sdr_summary()),
                 ]
             }
             // Never activated yet: nothing was loaded, nothing failed.
@@ -364,20 +364,6 @@ fn set_model_path(params: &SvsParams, path: &str) {
     }
 }
 
-fn human_bytes(bytes: usize) -> String {
-    if bytes >= 1 << 20 { format!("{:.1} MB", bytes as f64 / 1e6) } else { format!("{:.0} kB", bytes as f64 / 1e3) }
-}
-
-fn sdr_line(vocals: Option<f64>, accompaniment: Option<f64>, test_set: &str) -> String {
-    match (vocals, accompaniment) {
-        (Some(v), Some(a)) => {
-            let on = if test_set.is_empty() { String::new() } else { format!(" ({test_set})") };
-            format!("SDR: vocals {v:.2} dB, accompaniment {a:.2} dB{on}")
-        }
-        _ => "SDR: not measured".into(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::headless::{Headless, control_centres};
@@ -515,17 +501,6 @@ mod tests {
             control_centres(),
             rects.iter().map(|(n, r)| (*n, [r.center().x, r.center().y])).collect::<Vec<_>>()
         );
-    }
-
-    #[test]
-    fn sdr_and_sizes_read_as_people_write_them() {
-        assert_eq!(
-            sdr_line(Some(5.691), Some(7.333), "8 songs"),
-            "SDR: vocals 5.69 dB, accompaniment 7.33 dB (8 songs)"
-        );
-        assert_eq!(sdr_line(None, Some(1.0), ""), "SDR: not measured");
-        assert_eq!(human_bytes(1_700_000), "1.7 MB");
-        assert_eq!(human_bytes(900_000), "900 kB");
     }
 
     fn tempdir() -> PathBuf {

@@ -46,7 +46,7 @@ pub struct EvalArgs {
     pub format: JsonFormat,
     /// With --dataset: separate in live mode (the streaming network with under 100 ms of
     /// latency, the plugin's Live setting) instead of the windowed separator.
-    #[arg(long, requires = "dataset")]
+    #[arg(long, requires = "dataset", conflicts_with_all = ["chunk_seconds", "overlap", "context_seconds"])]
     pub live: bool,
     /// With --live: seconds of recent past the attention sees.
     #[arg(long, default_value_t = LiveConfig::default().attention_seconds)]
@@ -54,6 +54,9 @@ pub struct EvalArgs {
     /// With --live: seconds at the stream's start every frame keeps attending to.
     #[arg(long, default_value_t = LiveConfig::default().first_seconds)]
     pub live_first_seconds: f32,
+    /// With --dataset: the windowed separator's settings (the CLI's defaults unless given).
+    #[command(flatten)]
+    pub windows: super::WindowArgs,
 }
 
 fn print_table(evaluation: &Evaluation) {
@@ -78,6 +81,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
             split: args.split,
             backend: args.backend,
             results: args.results.clone(),
+            windows: args.windows.config(),
             live: args.live.then(|| LiveConfig {
                 attention_seconds: args.live_attention_seconds,
                 first_seconds: args.live_first_seconds,

@@ -15,8 +15,35 @@ pub mod train;
 pub mod train_vad;
 
 use anyhow::{Context, Result};
+use clap::Args;
 use std::path::Path;
+use svs_core::SeparatorConfig;
 use svs_core::model_file::ModelFile;
+
+/// The windowed separator's settings, as `svs separate` and `svs eval` take them.
+#[derive(Args, Debug, Clone)]
+pub struct WindowArgs {
+    /// Length of the windows the song is processed in, in seconds.
+    #[arg(long, default_value_t = SeparatorConfig::default().chunk_seconds)]
+    pub chunk_seconds: f32,
+    /// Fraction of each window cross-faded with the next (0 to 0.5).
+    #[arg(long, default_value_t = SeparatorConfig::default().overlap)]
+    pub overlap: f32,
+    /// Seconds of input before each window the model also sees (more work, better window starts;
+    /// helps short windows most).
+    #[arg(long, default_value_t = SeparatorConfig::default().context_seconds)]
+    pub context_seconds: f32,
+}
+
+impl WindowArgs {
+    pub fn config(&self) -> SeparatorConfig {
+        SeparatorConfig {
+            chunk_seconds: self.chunk_seconds,
+            overlap: self.overlap,
+            context_seconds: self.context_seconds,
+        }
+    }
+}
 
 /// Reads the separator model named on the command line, or the embedded default.
 pub fn load_model_file(path: Option<&Path>) -> Result<ModelFile> {

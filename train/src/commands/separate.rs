@@ -7,7 +7,7 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use std::path::{Path, PathBuf};
 use svs_core::audio::{AudioReader, BitDepth, StemFormat, StemWriter, read_audio};
-use svs_core::{BackendKind, LiveConfig, LiveSeparator, PoCoNet, Separator, SeparatorConfig};
+use svs_core::{BackendKind, LiveConfig, LiveSeparator, PoCoNet, Separator};
 
 #[derive(Args, Debug)]
 pub struct SeparateArgs {
@@ -29,16 +29,8 @@ pub struct SeparateArgs {
     /// Output sample format: 16, 24 or 32f (WAV only).
     #[arg(long, default_value = "24")]
     pub bit_depth: BitDepth,
-    /// Length of the windows the song is processed in, in seconds.
-    #[arg(long, default_value_t = SeparatorConfig::default().chunk_seconds)]
-    pub chunk_seconds: f32,
-    /// Fraction of each window cross-faded with the next (0 to 0.5).
-    #[arg(long, default_value_t = SeparatorConfig::default().overlap)]
-    pub overlap: f32,
-    /// Seconds of input before each window the model also sees (more work, better window starts;
-    /// helps short windows most)
-    #[arg(long, default_value_t = SeparatorConfig::default().context_seconds)]
-    pub context_seconds: f32,
+    #[command(flatten)]
+    pub windows: super::WindowArgs,
     /// Separate as the live mode does (the streaming network, 67-75 ms of latency, on the
     /// CPU; the plugin's Live setting), the latency removed: to hear what live use gives.
     #[arg(long, conflicts_with_all = ["chunk_seconds", "overlap", "context_seconds"])]
@@ -52,12 +44,7 @@ pub fn run(args: SeparateArgs) -> Result<()> {
     let inputs = collect_inputs(&args.inputs)?;
     let file = super::load_model_file(args.model.as_deref())?;
     let device = args.backend.device(0)?;
-    let config = SeparatorConfig {
-        chunk_seconds: args.chunk_seconds,
-        overlap: args.overlap,
-        context_seconds: args.context_seconds,
-    };
-    let separator = Separator::from_model_file(&file, device, config)?;
+    let separator = Separator::from_model_file(&file, device, args.windows.config())?;
     tracing::info!(backend = %args.backend, "model loaded from {}", file.name().display());
     let live_model = if args.live {
         if args.backend != BackendKind::Cpu {

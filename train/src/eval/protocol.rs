@@ -37,6 +37,8 @@ pub struct DatasetEvaluation {
     /// CPU) with these settings instead of the windowed separator: what the plugin's Live
     /// latency costs in SDR.
     pub live: Option<LiveConfig>,
+    /// The windowed separator's settings (unused with `live`).
+    pub windows: SeparatorConfig,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -210,11 +212,16 @@ pub fn evaluate_dataset(options: &DatasetEvaluation) -> Result<Evaluation> {
         let mut live = LiveSeparator::new(&model, MODEL_SAMPLE_RATE, 1, live)?;
         Box::new(move |audio| Ok(live.separate(audio)?))
     } else {
-        let separator = Separator::from_model_file(&file, device, SeparatorConfig::default())?;
+        let separator = Separator::from_model_file(&file, device, options.windows.clone())?;
         Box::new(move |audio| Ok(separator.separate(audio, |_| {})?))
     };
+    // Results of other settings are cached apart (the defaults keep the plain folder name).
     let mode = match &options.live {
         Some(live) => format!("-live-{}s-{}s", live.attention_seconds, live.first_seconds),
+        None if options.windows != SeparatorConfig::default() => {
+            let w = &options.windows;
+            format!("-windows-{}s-{}-{}s", w.chunk_seconds, w.overlap, w.context_seconds)
+        }
         None => String::new(),
     };
     let cache = options.results.join(format!("{}{mode}", cache_folder_name(model_path)?));

@@ -405,6 +405,7 @@ fn evaluate(out: &Path, test: &CorpusSection, model: &Trained, options: &Pipelin
         backend: options.backend,
         results: out.join("eval").join(format!("{name}-tracks")),
         live: None,
+        windows: svs_core::SeparatorConfig::default(),
     })?;
     write_json(&evaluation, &json, JsonFormat::Svs)?;
     let failed = &evaluation.summary.failed;

@@ -1,9 +1,9 @@
-//! Connects the page's state to the separation worker: starting, cancelling, progress, results,
-//! and the fall-back to the CPU when WebGPU fails part-way.
+//! Connects the page's state to the separation worker: starting (from where the listener is),
+//! following seeks, cancelling, the stems as they arrive, the results, and the fall-back to the
+//! CPU when WebGPU fails part-way.
 
 use super::{Outcome, Phase, State};
 use crate::export;
-use crate::mixer::Mixer;
 use crate::protocol::{self, BackendChoice};
 use crate::worker_client::{Event, Job, Request, Stems};
 use leptos::prelude::*;
@@ -17,7 +17,10 @@ pub fn start(state: State, choice: BackendChoice) {
             channels: song.planar_copy(),
             backend: choice,
             model: state.model.with_value(|m| m.clone()),
-            simulate_gpu_loss: simulate_gpu_loss(),
+            from: (state.position.get_untracked() * song.sample_rate as f64) as u32,
+            simulate_gpu_loss: simulate("webgpu-loss"),
+            // Half real time: the separation falls behind playback, so the tests see the wait.
+            slowdown: if simulate("slow-worker") { 2.0 } else { 0.0 },
         })
     }) else {
         return;
@@ -36,19 +39,38 @@ pub fn start(state: State, choice: BackendChoice) {
     }
 }
 
-/// The `?simulate=webgpu-loss` test hook in the page's address (see the worker): the end-to-end
-/// tests use it to check the fall-back to the CPU, which a headless browser cannot trigger.
-fn simulate_gpu_loss() -> bool {
+/// The page's `?simulate=…` test hooks (see the worker): `webgpu-loss` checks the fall-back to
+/// the CPU, which a headless browser cannot trigger; `slow-worker` makes the separation slower
+/// than playback.
+fn simulate(what: &str) -> bool {
+    let wanted = format!("simulate={what}");
     web_sys::window()
         .and_then(|w| w.location().search().ok())
-        .is_some_and(|query| query.trim_start_matches('?').split('&').any(|p| p == "simulate=webgpu-loss"))
+        .is_some_and(|query| query.trim_start_matches('?').split('&').any(|p| p == wanted))
 }
 
 pub fn cancel(state: State) {
     // Dropping the job terminates the worker at once, mid-window if need be.
     state.job.set_value(None);
+    state.clear_results();
     state.phase.set(Phase::Ready);
     state.notice.set(Some("Separation cancelled.".into()));
+}
+
+/// The listener moved to `seconds`: the separation follows (a seek past the separated part
+/// restarts it there; the rest is filled in after).
+pub fn follow(state: State, seconds: f64) {
+    let rate = state.file.get_untracked().map_or(0, |f| f.sample_rate);
+    state.job.with_value(|job| {
+        if let Some(job) = job {
+            job.focus((seconds * rate as f64) as u32);
+        }
+    });
+}
+
+/// Whether a separation is running or finished for the current song.
+pub fn separating_or_done(state: State) -> bool {
+    matches!(state.phase.get_untracked(), Phase::Separating { .. } | Phase::Done)
 }
 
 /// Ends the job after the current callback returns: the job owns the callback running now.
@@ -63,6 +85,22 @@ fn on_event(state: State, choice: BackendChoice, event: Event) {
             if note.is_some() {
                 state.notice.set(note);
             }
+        }
+        Event::Block { start, vocals, accompaniment } => {
+            let len = vocals.first().map_or(0, |c| c.length()) as usize;
+            let sent = state.player.with_value(|p| p.as_ref().map(|p| p.add_block(start, &vocals, &accompaniment)));
+            if let Some(Err(message)) = sent {
+                state.fail(message);
+            }
+            state.coverage.update(|c| c.add(start as usize..start as usize + len));
+            let rate = state.file.get_untracked().map_or(1, |f| f.sample_rate) as f64;
+            let stretches = state.coverage.with_untracked(|c| {
+                c.ranges()
+                    .iter()
+                    .map(|r| format!("{:.3}-{:.3}", r.start as f64 / rate, r.end as f64 / rate))
+                    .collect::<Vec<_>>()
+            });
+            crate::js::test_hook("separated", &stretches.join(",").into());
         }
         Event::Progress { fraction, seconds_left } => {
             state.phase.set(Phase::Separating { fraction, seconds_left });
@@ -98,14 +136,8 @@ fn on_event(state: State, choice: BackendChoice, event: Event) {
 }
 
 fn show_results(state: State, stems: Stems) -> Result<(), String> {
-    let mixer = state.decoded.with_value(|song| {
-        let song = song.as_ref().ok_or("The song was closed before the separation finished.")?;
-        Mixer::new(&song.buffer, &stems.vocals, &stems.accompaniment)
-    })?;
-    mixer.set_gains(state.mix.get_untracked().gains());
     let vocals_url = export::wav_url(&stems.vocals_wav)?;
     let accompaniment_url = export::wav_url(&stems.accompaniment_wav)?;
-    state.mixer.set_value(Some(mixer));
     state.outcome.set(Some(Outcome {
         vocals_url,
         accompaniment_url,

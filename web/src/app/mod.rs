@@ -6,9 +6,10 @@ mod picker;
 mod player;
 mod separate;
 
+use crate::coverage::Coverage;
 use crate::decode::Decoded;
 use crate::mix::MixSettings;
-use crate::mixer::Mixer;
+use crate::player::Player;
 use crate::protocol::BackendChoice;
 use crate::worker_client::Job;
 use js_sys::ArrayBuffer;
@@ -92,9 +93,16 @@ pub struct State {
     pub model_name: RwSignal<Option<String>>,
     pub job: StoredValue<Option<Job>, LocalStorage>,
     pub outcome: RwSignal<Option<Outcome>>,
-    pub mixer: StoredValue<Option<Mixer>, LocalStorage>,
+    /// The player of the current song (ready as soon as it is decoded).
+    pub player: StoredValue<Option<Player>, LocalStorage>,
+    /// What the current separation has done so far.
+    pub coverage: RwSignal<Coverage>,
+    /// The waveform's peaks, one per column.
+    pub peaks: StoredValue<Vec<f32>>,
     pub mix: RwSignal<MixSettings>,
     pub playing: RwSignal<bool>,
+    /// Playing, but held where the separation has not got to yet.
+    pub waiting: RwSignal<bool>,
     pub position: RwSignal<f64>,
 }
 
@@ -112,23 +120,36 @@ impl State {
             model_name: RwSignal::new(None),
             job: StoredValue::new_local(None),
             outcome: RwSignal::new(None),
-            mixer: StoredValue::new_local(None),
+            player: StoredValue::new_local(None),
+            coverage: RwSignal::new(Coverage::default()),
+            peaks: StoredValue::new(Vec::new()),
             mix: RwSignal::new(MixSettings::default()),
             playing: RwSignal::new(false),
+            waiting: RwSignal::new(false),
             position: RwSignal::new(0.0),
         }
     }
 
-    /// Forgets the previous song's results (players, download links).
+    /// Forgets the separation's results (the stems in the player, the download links); the
+    /// song and the playing position stay.
     pub fn clear_results(&self) {
-        self.mixer.set_value(None);
-        self.playing.set(false);
-        self.position.set(0.0);
+        self.player.with_value(|p| p.as_ref().map(Player::clear_stems));
+        self.coverage.set(Coverage::new(self.coverage.get_untracked().total()));
         if let Some(old) = self.outcome.get_untracked() {
             crate::export::release(&old.vocals_url);
             crate::export::release(&old.accompaniment_url);
         }
         self.outcome.set(None);
+    }
+
+    /// Forgets the song: its player and results.
+    pub fn close_song(&self) {
+        self.clear_results();
+        self.player.set_value(None);
+        self.playing.set(false);
+        self.waiting.set(false);
+        self.position.set(0.0);
+        self.coverage.set(Coverage::default());
     }
 
     pub fn fail(&self, message: String) {

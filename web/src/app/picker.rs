@@ -2,6 +2,8 @@
 //! and, optionally, another model file.
 
 use super::{FileInfo, Phase, State};
+use crate::coverage::Coverage;
+use crate::player::Player;
 use crate::progress::clock;
 use crate::{decode, limits, waveform};
 use js_sys::ArrayBuffer;
@@ -16,13 +18,25 @@ use web_sys::{DragEvent, File, HtmlInputElement};
 pub fn Picker(state: State) -> impl IntoView {
     let canvas = NodeRef::<html::Canvas>::new();
     let dragging = RwSignal::new(false);
-    let busy = move || matches!(state.phase.get(), Phase::Decoding | Phase::Separating { .. });
+    // Another song can be chosen while one is separated (its worker is dropped).
+    let busy = move || state.phase.get() == Phase::Decoding;
     let choose = move |file: File| {
         if busy() {
             return;
         }
-        spawn_local(load_song(state, file, canvas));
+        spawn_local(load_song(state, file));
     };
+    // The waveform: separated stretches in the accent colour, the rest grey, and the playhead.
+    Effect::new(move || {
+        let coverage = state.coverage.get();
+        let position = state.position.get();
+        let Some(seconds) = state.file.get().map(|f| f.seconds) else { return };
+        let Some(canvas) = canvas.get() else { return };
+        state.peaks.with_value(|peaks| {
+            let separated = coverage.columns(peaks.len());
+            waveform::draw(&canvas, peaks, &separated, (seconds > 0.0).then(|| position / seconds));
+        });
+    });
 
     view! {
         <section class="card">
@@ -95,11 +109,13 @@ pub fn Picker(state: State) -> impl IntoView {
     }
 }
 
-/// Decodes `file` and shows it; errors go to the banner.
-async fn load_song(state: State, file: File, canvas: NodeRef<html::Canvas>) {
+/// Decodes `file`, shows it, and readies its player; errors go to the banner.
+async fn load_song(state: State, file: File) {
     state.error.set(None);
     state.notice.set(None);
-    state.clear_results();
+    // A song being separated is dropped with its worker.
+    state.job.set_value(None);
+    state.close_song();
     state.file.set(None);
     state.decoded.set_value(None);
     state.phase.set(Phase::Decoding);
@@ -110,17 +126,27 @@ async fn load_song(state: State, file: File, canvas: NodeRef<html::Canvas>) {
                 state.fail(message);
                 return;
             }
+            let started = crate::js::now_ms();
+            let player = match Player::new(&song, super::player::on_first_sound).await {
+                Ok(player) => player,
+                Err(message) => {
+                    state.phase.set(Phase::Empty);
+                    return state.fail(message);
+                }
+            };
+            let _ = player.set_gains(state.mix.get_untracked().gains());
+            crate::js::log_phase("started the player", started);
+            state.player.set_value(Some(player));
+            let started = crate::js::now_ms();
+            state.peaks.set_value(waveform::peaks(&song.buffer, 300));
+            crate::js::log_phase("measured the waveform", started);
+            state.coverage.set(Coverage::new(song.frames as usize));
             state.file.set(Some(FileInfo {
                 name: file.name(),
                 seconds: song.duration_seconds(),
                 sample_rate: song.sample_rate,
                 channels: song.channels,
             }));
-            if let Some(canvas) = canvas.get_untracked() {
-                let started = crate::js::now_ms();
-                waveform::draw(&canvas, &waveform::peaks(&song.buffer, 300));
-                crate::js::log_phase("drew the waveform", started);
-            }
             state.decoded.set_value(Some(song));
             state.phase.set(Phase::Ready);
         }

@@ -1,35 +1,52 @@
-//! The results: a player for the original and both stems kept in sync, the karaoke mixer, and
-//! the downloads.
+//! The player and the results: play the song at once, separated as it plays (the karaoke
+//! mixer's levels apply as soon as the stems arrive), and the downloads once the whole song is
+//! separated.
 
-use super::State;
+use super::{State, jobs};
 use crate::mix::Solo;
 use crate::progress::clock;
 use leptos::prelude::*;
 use std::time::Duration;
+use wasm_bindgen::JsValue;
+
+fn now() -> f64 {
+    web_sys::window().and_then(|w| w.performance()).map_or(0.0, |p| p.now())
+}
+
+/// Called by the player when the first audible sample after a play leaves it.
+pub fn on_first_sound() {
+    let at = now();
+    crate::js::test_hook("firstSoundAt", &at.into());
+    web_sys::console::info_1(&"svs: first audible sample".into());
+}
 
 #[component]
 pub fn Results(state: State) -> impl IntoView {
-    // Follow the playing position; stop at the end.
+    // Follow the player: position, waiting at the separation's edge, the end.
     let ticker = set_interval_with_handle(
         move || {
+            let Some((position, playing, waiting, ended, level)) = state.player.with_value(|p| {
+                p.as_ref().map(|p| (p.position(), p.is_playing(), p.is_waiting(), p.has_ended(), p.level()))
+            }) else {
+                return;
+            };
+            crate::js::test_hook("level", &level.map_or(JsValue::NULL, JsValue::from));
+            crate::js::test_hook("waiting", &waiting.into());
             if !state.playing.get_untracked() {
                 return;
             }
-            let (position, duration) =
-                state.mixer.with_value(|m| m.as_ref().map_or((0.0, 0.0), |m| (m.position(), m.duration())));
             state.position.set(position);
-            if position >= duration {
-                state.mixer.update_value(|m| {
-                    if let Some(m) = m {
-                        m.pause();
-                        let _ = m.seek(0.0);
-                    }
-                });
+            state.waiting.set(waiting);
+            if ended || !playing {
                 state.playing.set(false);
-                state.position.set(0.0);
+                state.waiting.set(false);
+                if ended {
+                    state.position.set(0.0);
+                    state.player.with_value(|p| p.as_ref().map(|p| p.seek(0.0)));
+                }
             }
         },
-        Duration::from_millis(200),
+        Duration::from_millis(100),
     );
     on_cleanup(move || {
         if let Ok(ticker) = ticker {
@@ -39,45 +56,47 @@ pub fn Results(state: State) -> impl IntoView {
 
     let duration = move || state.file.get().map_or(0.0, |f| f.seconds);
     let toggle_play = move |_| {
-        let mut failure = None;
-        state.mixer.update_value(|m| {
-            let Some(m) = m else { return };
-            if m.is_playing() {
-                m.pause();
-            } else if let Err(e) = m.play(m.position()) {
-                failure = Some(e);
+        let playing = state.playing.get_untracked();
+        if !playing && !jobs::separating_or_done(state) {
+            // Play separates as it goes: start the separation where the listener is.
+            jobs::start(state, state.choice.get_untracked());
+        }
+        let result = state.player.with_value(|p| match p {
+            Some(p) if playing => p.pause(),
+            Some(p) => {
+                crate::js::test_hook("playAt", &now().into());
+                p.play(state.position.get_untracked())
             }
+            None => Err("The player is not ready yet.".into()),
         });
-        match failure {
-            Some(message) => state.fail(message),
-            None => state.playing.set(state.mixer.with_value(|m| m.as_ref().is_some_and(|m| m.is_playing()))),
+        match result {
+            Ok(()) => state.playing.set(!playing),
+            Err(message) => state.fail(message),
+        }
+        if playing {
+            state.waiting.set(false);
         }
     };
     let seek = move |ev| {
         let to: f64 = event_target_value(&ev).parse().unwrap_or(0.0);
         state.position.set(to);
-        state.mixer.update_value(|m| {
-            if let Some(m) = m
-                && let Err(e) = m.seek(to)
-            {
-                state.fail(e);
-            }
-        });
+        if let Some(Err(e)) = state.player.with_value(|p| p.as_ref().map(|p| p.seek(to))) {
+            state.fail(e);
+        }
+        jobs::follow(state, to);
     };
-    // Any change of the mixer settings goes straight to the gain nodes.
+    // Any change of the mixer settings goes straight to the player.
     Effect::new(move || {
         let gains = state.mix.get().gains();
-        state.mixer.with_value(|m| {
-            if let Some(m) = m {
-                m.set_gains(gains);
-            }
-        });
+        if let Some(Err(e)) = state.player.with_value(|p| p.as_ref().map(|p| p.set_gains(gains))) {
+            state.fail(e);
+        }
     });
 
     view! {
-        <section class="card results" class:hidden=move || state.outcome.get().is_none()>
+        <section class="card results" class:hidden=move || state.file.get().is_none() || state.phase.get() == super::Phase::Decoding>
             <div class="row spread">
-                <h2>"Your stems"</h2>
+                <h2>"Listen"</h2>
                 <span id="status" class="muted">
                     {move || {
                         state
@@ -104,6 +123,10 @@ pub fn Results(state: State) -> impl IntoView {
                 />
                 <span class="time">{move || format!("{} / {}", clock(state.position.get()), clock(duration()))}</span>
             </div>
+            <p id="waiting" class="waiting" role="status" class:hidden=move || !state.waiting.get()>
+                <span class="spinner" aria-hidden="true"></span>
+                "Separating… playback goes on as soon as the separation catches up."
+            </p>
             <div class="listen row">
                 <span class="muted">"Listen to:"</span>
                 <label class="pill">
@@ -129,7 +152,10 @@ pub fn Results(state: State) -> impl IntoView {
                 <Channel state label="Vocals" stem=Solo::Vocals />
                 <Channel state label="Accompaniment" stem=Solo::Accompaniment />
             </div>
-            <div class="downloads row">
+            <p class="muted" class:hidden=move || state.outcome.get().is_some()>
+                "The downloads are ready once the whole song is separated."
+            </p>
+            <div class="downloads row" class:hidden=move || state.outcome.get().is_none()>
                 <a
                     id="download-vocals"
                     class="button primary"

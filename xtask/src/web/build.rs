@@ -67,6 +67,9 @@ pub fn build(out: &Path, profile: Profile, cpu_only: bool) -> Result<()> {
             Ok(tool) => tool.optimise(&pkg.join("svs_web_bg.wasm"))?,
             Err(why) => eprintln!("note: wasm-opt skipped: {why}"),
         }
+    }
+    super::offline::stamp_service_worker(&staging)?;
+    if profile == Profile::Release {
         let sizes = compress::precompress_dir(&staging)?;
         eprintln!("{}", compress::size_table(&sizes));
     }

@@ -9,6 +9,7 @@
 
 mod build;
 mod compress;
+mod offline;
 mod serve;
 mod wasm_opt;
 

@@ -116,6 +116,7 @@ fn mime_type(path: &Path) -> &'static str {
         "wasm" => "application/wasm",
         "css" => "text/css; charset=utf-8",
         "json" => "application/json",
+        "webmanifest" => "application/manifest+json",
         "svg" => "image/svg+xml",
         "png" => "image/png",
         "ico" => "image/x-icon",
@@ -167,6 +168,7 @@ mod tests {
         assert_eq!(resolve(&dir, "/missing.js"), None);
         assert_eq!(mime_type(Path::new("a/svs_web_bg.wasm")), "application/wasm");
         assert_eq!(mime_type(Path::new("worker.js")), "text/javascript; charset=utf-8");
+        assert_eq!(mime_type(Path::new("manifest.webmanifest")), "application/manifest+json");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
