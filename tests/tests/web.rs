@@ -208,6 +208,7 @@ fn page_state(session: &Session) -> Value {
                cancellable: visible('cancel'),
                fileName: text('file-name'),
                ready: !!separate && !separate.disabled,
+               playable: visible('play'),
                backend: text('backend'),
                progress: text('progress-text'),
                status: text('status'),
@@ -371,16 +372,16 @@ fn separate_in_browser(browser: &Browser, url: &str, file: &Path, timeout: Durat
     separate_loaded(session, file, timeout)
 }
 
-/// Uploads `file` to the open page, separates it, and reads both downloads back.
+/// Uploads `file` to the open page (which separates it at once), and reads both downloads back.
 fn separate_loaded(session: &Session, file: &Path, timeout: Duration) -> Run {
     let input = session.find("#file-input").unwrap();
     let started = Instant::now();
     session.send_keys(&input, file.to_str().unwrap()).unwrap();
     let name = file.file_name().unwrap().to_str().unwrap();
-    wait_for(session, "decoding the song", timeout, |s| s["ready"] == json!(true) && s["fileName"] == json!(name));
+    wait_for(session, "decoding the song", timeout, |s| s["playable"] == json!(true) && s["fileName"] == json!(name));
     eprintln!("uploaded and decoded in {:.1} s", started.elapsed().as_secs_f64());
+    // The separation starts by itself once the song is decoded.
     let started = Instant::now();
-    session.click(&session.find("#separate").unwrap()).unwrap();
     let state =
         wait_for(session, "separating", timeout, |s| s["vocals"].as_str().is_some_and(|h| h.starts_with("blob:")));
     eprintln!("separated, players and downloads ready in {:.1} s", started.elapsed().as_secs_f64());
@@ -392,21 +393,28 @@ fn player_hooks(session: &Session) -> Value {
     session.execute("return window.svsPlayer || {};", json!([])).unwrap()
 }
 
-/// Uploads `file`, presses Play (which starts the separation), checks that the song is heard
-/// before the separation is done, pauses, and reads both downloads back once it is.
+/// Uploads `file` (which starts the separation), presses Play as soon as the page can, checks
+/// that the song is heard before the separation is done, pauses, and reads both downloads back
+/// once it is.
 fn play_while_separating(browser: &Browser, url: &str, file: &Path, timeout: Duration) -> Run {
     let session = browser.session();
     open_page(session, url);
     session.send_keys(&session.find("#file-input").unwrap(), file.to_str().unwrap()).unwrap();
     let name = file.file_name().unwrap().to_str().unwrap();
-    wait_for(session, "decoding the song", timeout, |s| s["ready"] == json!(true) && s["fileName"] == json!(name));
+    wait_for(session, "decoding the song", timeout, |s| s["playable"] == json!(true) && s["fileName"] == json!(name));
     session.click(&session.find("#play").unwrap()).unwrap();
     let sounding = wait_for(session, "waiting for the first sound", timeout, |_| {
         player_hooks(session)["firstSoundAt"].is_number()
     });
     let hooks = player_hooks(session);
-    let first_sound = hooks["firstSoundAt"].as_f64().unwrap() - hooks["playAt"].as_f64().unwrap();
-    eprintln!("first audible sample {first_sound:.0} ms after Play (separation started by Play)");
+    let at = |key: &str| hooks[key].as_f64().unwrap_or_else(|| panic!("no {key} in {hooks}"));
+    eprintln!(
+        "first stems {:.0} ms after the song was chosen (the separation starts then); first audible sample \
+         {:.0} ms after Play, {:.0} ms after the choice",
+        at("firstBlockAt") - at("chosenAt"),
+        at("firstSoundAt") - at("playAt"),
+        at("firstSoundAt") - at("chosenAt")
+    );
     assert!(
         !sounding["vocals"].as_str().is_some_and(|h| h.starts_with("blob:")),
         "the song should play before the whole song is separated: {sounding}"
@@ -561,7 +569,8 @@ fn text_of(session: &Session, id: &str) -> String {
 }
 
 /// Another model file from disk: a damaged one is refused in words (and the model in use does
-/// not change), a valid one is shown and then used for the separation.
+/// not change), a valid one is shown and then used for the separation; it is kept in the
+/// browser and offered again (name, size, SDR) on the next visit, until forgotten.
 #[test]
 fn model_files_are_checked_and_the_chosen_one_is_used() {
     let _one_at_a_time = BROWSER.lock().unwrap_or_else(|e| e.into_inner());
@@ -589,6 +598,37 @@ fn model_files_are_checked_and_the_chosen_one_is_used() {
     let run = separate_loaded(session, &song, Duration::from_secs(300));
     assert!(run.status.contains("with the model “my model.safetensors”"), "{}", run.status);
     assert_eq!(run.vocals.n_frames(), 3 * 44_100);
+
+    // The next visit offers the chosen model again, with its size and SDR, and uses it.
+    let offer = |session: &Session| -> Option<String> {
+        let text = session
+            .execute(
+                "const e = document.getElementById('stored-model-text'); return e ? e.textContent : null;",
+                json!([]),
+            )
+            .unwrap();
+        text.as_str().map(str::to_owned)
+    };
+    open_page(session, &url);
+    assert!(text_of(session, "model-name").starts_with("built-in"), "a new visit starts with the built-in model");
+    let text = offer(session).expect("the stored model is not offered after a reload");
+    assert!(text.contains("“my model.safetensors”") && text.contains(" MB") && text.contains("SDR"), "{text}");
+    save_screenshot(&browser, "web-stored-model.png");
+    session.click(&session.find("#use-stored-model").unwrap()).unwrap();
+    wait_for(session, "using the stored model", Duration::from_secs(60), |_| {
+        text_of(session, "model-name") == "my model.safetensors"
+    });
+    assert_eq!(offer(session), None, "the model in use is not offered");
+    let run = separate_loaded(session, &song, Duration::from_secs(300));
+    assert!(run.status.contains("with the model “my model.safetensors”"), "{}", run.status);
+
+    // Forgotten, it is not offered again.
+    session.click(&session.find("#use-built-in-model").unwrap()).unwrap();
+    wait_for(session, "offering it again", Duration::from_secs(10), |_| offer(session).is_some());
+    session.click(&session.find("#forget-stored-model").unwrap()).unwrap();
+    wait_for(session, "forgetting it", Duration::from_secs(10), |_| offer(session).is_none());
+    open_page(session, &url);
+    assert_eq!(offer(session), None, "a forgotten model is offered after a reload");
 }
 
 /// A song longer than the worker's memory allows is refused before decoding, in words. The
@@ -696,7 +736,7 @@ fn playback_follows_a_slow_separation_waits_at_its_edge_and_jumps_with_seeks() {
     let session = browser.session();
     open_page(session, &format!("{url}?simulate=slow-worker"));
     session.send_keys(&session.find("#file-input").unwrap(), file.to_str().unwrap()).unwrap();
-    wait_for(session, "decoding the song", Duration::from_secs(60), |s| s["ready"] == json!(true));
+    wait_for(session, "decoding the song", Duration::from_secs(60), |s| s["playable"] == json!(true));
     session.click(&session.find("#play").unwrap()).unwrap();
     let minute = Duration::from_secs(60);
     wait_for_player(session, "waiting for the first sound", minute, |h| h["firstSoundAt"].is_number());
@@ -764,7 +804,7 @@ fn after_one_visit_the_app_loads_and_separates_offline() {
     let _one_at_a_time = BROWSER.lock().unwrap_or_else(|e| e.into_inner());
     let (server, url) = serve(site());
     let tmp = tempfile::tempdir().unwrap();
-    let song = write_song(tmp.path(), "offline song.wav", 4.0);
+    let song = write_song(tmp.path(), "offline song.wav", 12.0);
     let browser = Browser::start(false);
     let session = browser.session();
     open_page(session, &url);
@@ -794,7 +834,7 @@ fn after_one_visit_the_app_loads_and_separates_offline() {
     open_page(session, &url);
     eprintln!("reloaded offline: ready at {:.0} ms", ready_ms(session));
     let run = play_while_separating(&browser, &url, &song, Duration::from_secs(300));
-    assert_eq!(run.vocals.n_frames(), 4 * 44_100);
+    assert_eq!(run.vocals.n_frames(), 12 * 44_100);
     save_screenshot(&browser, "web-offline.png");
 }
 

@@ -5,7 +5,8 @@
 //! page → worker: `separate` {sampleRate, channels: Float32Array[], from (the frame to start
 //! at), backend: "auto"|"cpu", model: ArrayBuffer|null, modelName, simulateGpuLoss,
 //! slowdown (test hook: seconds of wall time per second of audio, 0 for none)}; `focus`
-//! {frame} (the listener moved: separate from there next).
+//! {frame} (the listener moved: separate from there next); `warm` {backend} (load the built-in
+//! model on that backend now, before a song arrives).
 //! worker → page: `ready`; `backend` {name, note}; `block` {start, vocals: Float32Array[],
 //! accompaniment: Float32Array[]} (separated samples from frame `start`); `progress`
 //! {fraction, secondsLeft|null}; `done` {vocalsWav: Uint8Array, accompanimentWav: Uint8Array,
@@ -13,6 +14,7 @@
 
 pub const SEPARATE: &str = "separate";
 pub const FOCUS: &str = "focus";
+pub const WARM: &str = "warm";
 pub const READY: &str = "ready";
 pub const BACKEND: &str = "backend";
 pub const BLOCK: &str = "block";

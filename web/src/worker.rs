@@ -25,6 +25,9 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 
 thread_local! {
+    /// The built-in model loaded ahead of the job (see [`warm_up`]), and whether that is running.
+    static WARM: std::cell::RefCell<Option<Warm>> = const { std::cell::RefCell::new(None) };
+    static WARMING: Cell<bool> = const { Cell::new(false) };
     /// Where the listener is (`focus` messages): a count of the moves and the latest frame. The
     /// separation loop reads it between windows.
     static FOCUS: Cell<(u32, usize)> = const { Cell::new((0, 0)) };
@@ -42,6 +45,10 @@ pub fn run() {
                     post_error(&message);
                 }
             }),
+            Some(protocol::WARM) => {
+                let choice = BackendChoice::parse(&js::get_str(&data, "backend").unwrap_or_default());
+                wasm_bindgen_futures::spawn_local(warm_up(choice));
+            }
             Some(protocol::FOCUS) => {
                 let frame = quantum_start(js::get_f64(&data, "frame").unwrap_or(0.0).max(0.0) as usize);
                 FOCUS.with(|f| f.set((f.get().0.wrapping_add(1), frame)));
@@ -97,21 +104,25 @@ async fn separate(data: &JsValue) -> Result<(), String> {
     }
     // Since the page prepared the message (Separate), so the worker's start-up is included.
     js::log_phase("worker: received the samples", js::get_f64(data, "sentAt").unwrap_or_else(js::now_ms));
-    let model = load_model(data)?;
+    let choice = BackendChoice::parse(&js::get_str(data, "backend").unwrap_or_default());
+    // A warm-up in progress finishes first (its work is what this job needs, most likely).
+    while WARMING.with(Cell::get) {
+        sleep_ms(5.0).await;
+    }
+    let warm = WARM.with(|w| w.borrow_mut().take()).filter(|w| w.choice == choice && js::get(data, "model").is_null());
+    let Warm { separator, label, note, .. } = match warm {
+        Some(warm) => warm,
+        None => load(choice, load_model(data)?).await?,
+    };
     let model_name = match js::get_str(data, "modelName") {
         Some(name) if js::get(data, "model").is_instance_of::<ArrayBuffer>() => format!("model “{name}”"),
         _ => "built-in model".to_owned(),
     };
-    let choice = BackendChoice::parse(&js::get_str(data, "backend").unwrap_or_default());
-    let (device, label, note) = pick_device(choice).await;
     let message = js::message(protocol::BACKEND);
     js::set(&message, "name", &label.into());
     js::set(&message, "note", &note.map_or(JsValue::NULL, |n| n.into()));
     post(&message, None);
-
     let async_reads = label == protocol::WEBGPU_LABEL;
-    let separator = Separator::from_model_file(&model, device, SeparatorConfig::play_while_separating())
-        .map_err(|e| format!("The model cannot be loaded: {e}"))?;
     // Test hook (the page's `?simulate=webgpu-loss`): headless browsers cannot lose a GPU on
     // demand, so the end-to-end tests make the WebGPU run die the way a lost device kills it (a
     // panic in the GPU backend, which ends the worker) with the model already on the GPU, to
@@ -142,6 +153,37 @@ async fn separate(data: &JsValue) -> Result<(), String> {
     post(&message, Some(&transfer));
     js::log_phase("worker: separated and posted the stems", started);
     Ok(())
+}
+
+/// A separator on its device, with the device's label for the page and a note when WebGPU was
+/// wanted but not available.
+struct Warm {
+    choice: BackendChoice,
+    separator: Separator,
+    label: &'static str,
+    note: Option<String>,
+}
+
+/// Loads `model` on the device `choice` picks.
+async fn load(choice: BackendChoice, model: ModelFile) -> Result<Warm, String> {
+    let (device, label, note) = pick_device(choice).await;
+    let separator = Separator::from_model_file(&model, device, SeparatorConfig::play_while_separating())
+        .map_err(|e| format!("The model cannot be loaded: {e}"))?;
+    Ok(Warm { choice, separator, label, note })
+}
+
+/// The page's `warm` message: the built-in model is loaded on the chosen device before any song
+/// arrives, so a separation with it starts with its first window.
+async fn warm_up(choice: BackendChoice) {
+    let started = js::now_ms();
+    WARMING.with(|w| w.set(true));
+    let warm = match svs_core::default_model::default_model() {
+        Ok(model) => load(choice, model).await.ok(),
+        Err(_) => None,
+    };
+    WARM.with(|w| *w.borrow_mut() = warm);
+    WARMING.with(|w| w.set(false));
+    js::log_phase("worker: warmed up (the built-in model loaded)", started);
 }
 
 /// The model the page sent (a file the user chose), else the embedded default model.

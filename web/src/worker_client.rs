@@ -71,12 +71,67 @@ impl Drop for Job {
     }
 }
 
+fn new_worker() -> Result<Worker, String> {
+    let options = WorkerOptions::new();
+    options.set_type(WorkerType::Module);
+    Worker::new_with_options("./worker.js", &options)
+        .map_err(|e| format!("The separation worker could not be started: {}", js::error_text(&e)))
+}
+
+/// A worker started ahead of its job, so a song's separation does not wait for the worker to
+/// load the module and the built-in model (a few hundred ms each). Dropped unused, it is
+/// terminated.
+pub struct Spare {
+    /// `None` once a job took it.
+    worker: Option<Worker>,
+    ready: Rc<Cell<bool>>,
+    _on_message: Closure<dyn FnMut(MessageEvent)>,
+}
+
+impl Spare {
+    /// A worker that loads the built-in model on `backend` as soon as it is ready.
+    pub fn start(backend: BackendChoice) -> Result<Spare, String> {
+        let worker = new_worker()?;
+        let ready = Rc::new(Cell::new(false));
+        let on_message = {
+            let (ready, worker) = (ready.clone(), worker.clone());
+            Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+                if js::get_str(&event.data(), "kind").as_deref() == Some(protocol::READY) {
+                    ready.set(true);
+                    let warm = js::message(protocol::WARM);
+                    js::set(&warm, "backend", &backend.as_str().into());
+                    let _ = worker.post_message(&warm);
+                }
+            })
+        };
+        worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        Ok(Spare { worker: Some(worker), ready, _on_message: on_message })
+    }
+
+    /// The worker, and whether it has said it is ready.
+    fn take(mut self) -> (Worker, bool) {
+        let worker = self.worker.take().expect("a spare is taken once");
+        worker.set_onmessage(None);
+        (worker, self.ready.get())
+    }
+}
+
+impl Drop for Spare {
+    fn drop(&mut self) {
+        if let Some(worker) = &self.worker {
+            worker.set_onmessage(None);
+            worker.terminate();
+        }
+    }
+}
+
 impl Job {
-    pub fn start(request: Request, on_event: impl FnMut(Event) + 'static) -> Result<Job, String> {
-        let options = WorkerOptions::new();
-        options.set_type(WorkerType::Module);
-        let worker = Worker::new_with_options("./worker.js", &options)
-            .map_err(|e| format!("The separation worker could not be started: {}", js::error_text(&e)))?;
+    /// Starts `request` on `spare` (a worker started earlier) if given, else on a new worker.
+    pub fn start(request: Request, spare: Option<Spare>, on_event: impl FnMut(Event) + 'static) -> Result<Job, String> {
+        let (worker, ready) = match spare {
+            Some(spare) => spare.take(),
+            None => (new_worker()?, false),
+        };
         let on_event = Rc::new(RefCell::new(on_event));
         // Set once the worker has reported an error itself, so its crash that follows is not
         // reported a second time with a vaguer message.
@@ -93,16 +148,7 @@ impl Job {
                 let event = match kind.as_str() {
                     protocol::READY => {
                         js::log_phase("the worker started", started);
-                        let job = pending.borrow_mut().take();
-                        if let Some((message, transfer)) = job
-                            && let Err(e) = worker.post_message_with_transfer(&message, &transfer)
-                        {
-                            reported.set(true);
-                            (on_event.borrow_mut())(Event::Failed(format!(
-                                "The audio could not be handed to the separation worker: {}",
-                                js::error_text(&e)
-                            )));
-                        }
+                        hand_over(&worker, &pending, &reported, &on_event);
                         return;
                     }
                     protocol::BACKEND => Event::Backend {
@@ -138,15 +184,22 @@ impl Job {
                 (on_event.borrow_mut())(event);
             })
         };
-        let on_error = Closure::<dyn FnMut(ErrorEvent)>::new(move |event: ErrorEvent| {
-            event.prevent_default();
-            if reported.replace(true) {
-                return;
-            }
-            (on_event.borrow_mut())(Event::Failed(crash_message(&event.message())));
-        });
+        let on_error = {
+            let (reported, on_event) = (reported.clone(), on_event.clone());
+            Closure::<dyn FnMut(ErrorEvent)>::new(move |event: ErrorEvent| {
+                event.prevent_default();
+                if reported.replace(true) {
+                    return;
+                }
+                (on_event.borrow_mut())(Event::Failed(crash_message(&event.message())));
+            })
+        };
         worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+        if ready {
+            js::log_phase("the worker was ready", started);
+            hand_over(&worker, &pending, &reported, &on_event);
+        }
         Ok(Job { worker, pending, _on_message: on_message, _on_error: on_error })
     }
 
@@ -160,6 +213,25 @@ impl Job {
         let message = js::message(protocol::FOCUS);
         js::set(&message, "frame", &frame.into());
         let _ = self.worker.post_message(&message);
+    }
+}
+
+/// Posts the job to its worker once the worker is ready (once only).
+fn hand_over<F: FnMut(Event)>(
+    worker: &Worker,
+    pending: &RefCell<Option<(JsValue, Array)>>,
+    reported: &Cell<bool>,
+    on_event: &RefCell<F>,
+) {
+    let job = pending.borrow_mut().take();
+    if let Some((message, transfer)) = job
+        && let Err(e) = worker.post_message_with_transfer(&message, &transfer)
+    {
+        reported.set(true);
+        (on_event.borrow_mut())(Event::Failed(format!(
+            "The audio could not be handed to the separation worker: {}",
+            js::error_text(&e)
+        )));
     }
 }
 

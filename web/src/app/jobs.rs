@@ -5,7 +5,7 @@
 use super::{Outcome, Phase, State};
 use crate::export;
 use crate::protocol::{self, BackendChoice};
-use crate::worker_client::{Event, Job, Request, Stems};
+use crate::worker_client::{Event, Job, Request, Spare, Stems};
 use leptos::prelude::*;
 use std::time::Duration;
 
@@ -30,7 +30,11 @@ pub fn start(state: State, choice: BackendChoice) {
     state.clear_results();
     state.backend.set(None);
     state.phase.set(Phase::Separating { fraction: 0.0, seconds_left: None });
-    match Job::start(request, move |event| on_event(state, choice, event)) {
+    let spare = state.spare.try_update_value(Option::take).flatten();
+    let job = Job::start(request, spare, move |event| on_event(state, choice, event));
+    // The next job's worker starts now, while this one separates.
+    state.spare.set_value(Spare::start(state.choice.get_untracked()).ok());
+    match job {
         Ok(job) => state.job.set_value(Some(job)),
         Err(message) => {
             state.phase.set(Phase::Ready);
@@ -87,6 +91,9 @@ fn on_event(state: State, choice: BackendChoice, event: Event) {
             }
         }
         Event::Block { start, vocals, accompaniment } => {
+            if state.coverage.with_untracked(|c| c.covered() == 0) {
+                crate::js::test_hook("firstBlockAt", &super::player::now().into());
+            }
             let len = vocals.first().map_or(0, |c| c.length()) as usize;
             let sent = state.player.with_value(|p| p.as_ref().map(|p| p.add_block(start, &vocals, &accompaniment)));
             if let Some(Err(message)) = sent {

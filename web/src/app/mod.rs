@@ -11,7 +11,7 @@ use crate::decode::Decoded;
 use crate::mix::MixSettings;
 use crate::player::Player;
 use crate::protocol::BackendChoice;
-use crate::worker_client::Job;
+use crate::worker_client::{Job, Spare};
 use js_sys::ArrayBuffer;
 use leptos::prelude::*;
 
@@ -92,13 +92,15 @@ pub struct State {
     pub model: StoredValue<Option<(ArrayBuffer, String)>, LocalStorage>,
     pub model_name: RwSignal<Option<String>>,
     pub job: StoredValue<Option<Job>, LocalStorage>,
+    /// A worker started ahead of the next job (see [`Spare`]).
+    pub spare: StoredValue<Option<Spare>, LocalStorage>,
     pub outcome: RwSignal<Option<Outcome>>,
     /// The player of the current song (ready as soon as it is decoded).
     pub player: StoredValue<Option<Player>, LocalStorage>,
     /// What the current separation has done so far.
     pub coverage: RwSignal<Coverage>,
     /// The waveform's peaks, one per column.
-    pub peaks: StoredValue<Vec<f32>>,
+    pub peaks: RwSignal<Vec<f32>>,
     pub mix: RwSignal<MixSettings>,
     pub playing: RwSignal<bool>,
     /// Playing, but held where the separation has not got to yet.
@@ -119,10 +121,11 @@ impl State {
             model: StoredValue::new_local(None),
             model_name: RwSignal::new(None),
             job: StoredValue::new_local(None),
+            spare: StoredValue::new_local(Spare::start(BackendChoice::Auto).ok()),
             outcome: RwSignal::new(None),
             player: StoredValue::new_local(None),
             coverage: RwSignal::new(Coverage::default()),
-            peaks: StoredValue::new(Vec::new()),
+            peaks: RwSignal::new(Vec::new()),
             mix: RwSignal::new(MixSettings::default()),
             playing: RwSignal::new(false),
             waiting: RwSignal::new(false),
@@ -150,6 +153,7 @@ impl State {
         self.waiting.set(false);
         self.position.set(0.0);
         self.coverage.set(Coverage::default());
+        self.peaks.set(Vec::new());
     }
 
     pub fn fail(&self, message: String) {

@@ -3,6 +3,7 @@
 
 use super::{FileInfo, Phase, State};
 use crate::coverage::Coverage;
+use crate::model_store::{self, StoredModel};
 use crate::player::Player;
 use crate::progress::clock;
 use crate::{decode, limits, waveform};
@@ -32,7 +33,7 @@ pub fn Picker(state: State) -> impl IntoView {
         let position = state.position.get();
         let Some(seconds) = state.file.get().map(|f| f.seconds) else { return };
         let Some(canvas) = canvas.get() else { return };
-        state.peaks.with_value(|peaks| {
+        state.peaks.with(|peaks| {
             let separated = coverage.columns(peaks.len());
             waveform::draw(&canvas, peaks, &separated, (seconds > 0.0).then(|| position / seconds));
         });
@@ -111,6 +112,7 @@ pub fn Picker(state: State) -> impl IntoView {
 
 /// Decodes `file`, shows it, and readies its player; errors go to the banner.
 async fn load_song(state: State, file: File) {
+    crate::js::test_hook("chosenAt", &super::player::now().into());
     state.error.set(None);
     state.notice.set(None);
     // A song being separated is dropped with its worker.
@@ -137,9 +139,6 @@ async fn load_song(state: State, file: File) {
             let _ = player.set_gains(state.mix.get_untracked().gains());
             crate::js::log_phase("started the player", started);
             state.player.set_value(Some(player));
-            let started = crate::js::now_ms();
-            state.peaks.set_value(waveform::peaks(&song.buffer, 300));
-            crate::js::log_phase("measured the waveform", started);
             state.coverage.set(Coverage::new(song.frames as usize));
             state.file.set(Some(FileInfo {
                 name: file.name(),
@@ -147,8 +146,15 @@ async fn load_song(state: State, file: File) {
                 sample_rate: song.sample_rate,
                 channels: song.channels,
             }));
+            let peaks_of = song.buffer.clone();
             state.decoded.set_value(Some(song));
             state.phase.set(Phase::Ready);
+            // Separate at once, before drawing: by the time Play is pressed the first stems are
+            // (nearly) there.
+            super::jobs::start(state, state.choice.get_untracked());
+            let started = crate::js::now_ms();
+            state.peaks.set(waveform::peaks(&peaks_of, 300));
+            crate::js::log_phase("measured the waveform", started);
         }
         Err(message) => {
             state.phase.set(Phase::Empty);
@@ -157,17 +163,37 @@ async fn load_song(state: State, file: File) {
     }
 }
 
-/// Whether `bytes` are a separator model this app can run: its header, configuration and every
-/// weight (built on the CPU backend and dropped).
-fn check_model(bytes: &ArrayBuffer, name: &str) -> Result<(), String> {
+/// Whether `bytes` are a separator model this app can run (its header, configuration and every
+/// weight, built on the CPU backend and dropped), and what the page shows of it.
+fn check_model(bytes: &ArrayBuffer, name: &str) -> Result<StoredModel, String> {
     let model =
         svs_core::ModelFile::from_bytes(js_sys::Uint8Array::new(bytes).to_vec(), name).map_err(|e| e.to_string())?;
-    model.separator(&burn::tensor::Device::flex()).map(drop).map_err(|e| e.to_string())
+    model.separator(&burn::tensor::Device::flex()).map_err(|e| e.to_string())?;
+    Ok(StoredModel {
+        name: name.to_owned(),
+        size: svs_core::model_file::human_size(model.byte_len()),
+        sdr: model.metadata.sdr_summary(),
+    })
 }
 
-/// "Use another model file": optional, for models trained with `svs train`.
+/// Makes a checked model the one in use, and restarts a running separation with it.
+fn use_model(state: State, bytes: ArrayBuffer, model: &StoredModel) {
+    state.error.set(None);
+    state.model.set_value(Some((bytes, model.name.clone())));
+    state.model_name.set(Some(model.name.clone()));
+    if matches!(state.phase.get_untracked(), Phase::Separating { .. }) {
+        state.notice.set(Some(format!("Separating again with the model “{}”.", model.name)));
+        super::jobs::start(state, state.choice.get_untracked());
+    } else {
+        state.notice.set(Some(format!("The model “{}” will be used for the next separation.", model.name)));
+    }
+}
+
+/// "Use another model file": optional, for models trained with `svs train`. The chosen file is
+/// kept in the browser and offered again on the next visit.
 #[component]
 fn ModelChooser(state: State) -> impl IntoView {
+    let stored = RwSignal::new(model_store::stored());
     let on_change = move |ev: leptos::ev::Event| {
         let input: HtmlInputElement = event_target(&ev);
         let Some(file) = input.files().and_then(|f| f.get(0)) else { return };
@@ -183,11 +209,12 @@ fn ModelChooser(state: State) -> impl IntoView {
             // Check it here, header and weights, so a wrong or damaged file is reported now
             // rather than after a song is sent (a model is a few MB: loading it is quick).
             match check_model(&bytes, &name) {
-                Ok(()) => {
-                    state.error.set(None);
-                    state.notice.set(Some(format!("The model “{name}” will be used for the next separation.")));
-                    state.model.set_value(Some((bytes, name.clone())));
-                    state.model_name.set(Some(name));
+                Ok(model) => {
+                    use_model(state, bytes.clone(), &model);
+                    match model_store::store(&bytes, &model).await {
+                        Ok(()) => stored.set(Some(model)),
+                        Err(message) => state.notice.set(Some(message)),
+                    }
                 }
                 Err(e) => state.fail(format!(
                     "“{name}” cannot be used as a model ({e}). Choose a .safetensors file made with `svs train` \
@@ -196,8 +223,34 @@ fn ModelChooser(state: State) -> impl IntoView {
             }
         });
     };
+    let use_stored = move |_| {
+        spawn_local(async move {
+            let Some(model) = stored.get_untracked() else { return };
+            let checked = match model_store::load().await {
+                Ok(bytes) => check_model(&bytes, &model.name).map(|m| (bytes, m)),
+                Err(message) => Err(message),
+            };
+            match checked {
+                Ok((bytes, model)) => use_model(state, bytes, &model),
+                Err(e) => {
+                    model_store::forget().await;
+                    stored.set(None);
+                    state.fail(format!("The model kept from the last visit cannot be used ({e}); it was forgotten."));
+                }
+            }
+        });
+    };
+    let forget = move |_| {
+        spawn_local(async move {
+            model_store::forget().await;
+            stored.set(None);
+        });
+    };
+    let offered = move || stored.get().filter(|m| state.model_name.get().as_ref() != Some(&m.name));
+    // Opened when there is a model to offer; then the user's to open and close.
+    let open_at_first = stored.get_untracked().is_some();
     view! {
-        <details class="model">
+        <details class="model" open=open_at_first>
             <summary>
                 "Model: "
                 <span id="model-name">
@@ -210,8 +263,25 @@ fn ModelChooser(state: State) -> impl IntoView {
                 <code>"svs train"</code>
                 " / "
                 <code>"svs export"</code>
-                " (it stays on this computer too)."
+                " (it stays on this computer too, and is offered again next time)."
             </p>
+            <Show when=move || offered().is_some()>
+                <div id="stored-model" class="stored-model row">
+                    <span id="stored-model-text">
+                        {move || {
+                            offered()
+                                .map(|m| format!("Your model from last time: “{}” · {} · {}", m.name, m.size, m.sdr))
+                                .unwrap_or_default()
+                        }}
+                    </span>
+                    <button id="use-stored-model" class="button secondary" on:click=use_stored>
+                        "Use it"
+                    </button>
+                    <button id="forget-stored-model" class="button ghost" on:click=forget>
+                        "Forget it"
+                    </button>
+                </div>
+            </Show>
             <div class="row">
                 <label class="button secondary">
                     "Load a model file…"
@@ -219,6 +289,7 @@ fn ModelChooser(state: State) -> impl IntoView {
                 </label>
                 <Show when=move || state.model_name.get().is_some()>
                     <button
+                        id="use-built-in-model"
                         class="button ghost"
                         on:click=move |_| {
                             state.model.set_value(None);

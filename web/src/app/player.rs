@@ -9,7 +9,8 @@ use leptos::prelude::*;
 use std::time::Duration;
 use wasm_bindgen::JsValue;
 
-fn now() -> f64 {
+/// `performance.now()`: the page's clock in ms, for the test hooks.
+pub fn now() -> f64 {
     web_sys::window().and_then(|w| w.performance()).map_or(0.0, |p| p.now())
 }
 

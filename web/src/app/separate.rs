@@ -35,8 +35,14 @@ pub fn SeparatePanel(state: State) -> impl IntoView {
                     "Run on "
                     <select
                         id="backend-choice"
-                        disabled=separating
-                        on:change=move |ev| state.choice.set(BackendChoice::parse(&event_target_value(&ev)))
+                        on:change=move |ev| {
+                            let choice = BackendChoice::parse(&event_target_value(&ev));
+                            state.choice.set(choice);
+                            // A running separation starts again on the chosen backend.
+                            if matches!(state.phase.get_untracked(), Phase::Separating { .. }) {
+                                jobs::start(state, choice);
+                            }
+                        }
                     >
                         <option value="auto" selected=true>"GPU (WebGPU) if available"</option>
                         <option value="cpu">"CPU only"</option>
