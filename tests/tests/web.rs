@@ -208,7 +208,7 @@ fn page_state(session: &Session) -> Value {
                cancellable: visible('cancel'),
                fileName: text('file-name'),
                ready: !!separate && !separate.disabled,
-               playable: visible('play'),
+               playable: visible('play') && !document.getElementById('play').disabled,
                backend: text('backend'),
                progress: text('progress-text'),
                status: text('status'),
@@ -399,6 +399,12 @@ fn player_hooks(session: &Session) -> Value {
 fn play_while_separating(browser: &Browser, url: &str, file: &Path, timeout: Duration) -> Run {
     let session = browser.session();
     open_page(session, url);
+    // A person takes longer than the page to choose a song: by then the next separation's worker
+    // has loaded the module and the built-in model (the time to the first sound is measured from
+    // a settled page).
+    wait_for(session, "the worker warming up", Duration::from_secs(60), |_| {
+        player_hooks(session)["workerWarm"] == json!(true)
+    });
     session.send_keys(&session.find("#file-input").unwrap(), file.to_str().unwrap()).unwrap();
     let name = file.file_name().unwrap().to_str().unwrap();
     wait_for(session, "decoding the song", timeout, |s| s["playable"] == json!(true) && s["fileName"] == json!(name));

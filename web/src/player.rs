@@ -50,15 +50,30 @@ fn words(what: &str) -> impl Fn(JsValue) -> String + '_ {
 impl Player {
     /// A player for `song`, silent until [`Self::play`]. `on_sounding` runs when the first audible
     /// sample after a play leaves the worklet (the time-to-first-sound measurement).
-    pub async fn new(song: &Decoded, on_sounding: impl Fn() + 'static) -> Result<Player, String> {
+    pub fn new<F: Fn() + 'static>(
+        song: &Decoded,
+        on_sounding: F,
+    ) -> impl Future<Output = Result<Player, String>> + use<F> {
+        // What the player needs of the song, taken now: the future outlives the borrow.
+        let (rate, channels, frames, samples) = (song.sample_rate, song.channels, song.frames, song.planar_copy());
+        Self::start(rate, channels, frames, samples, on_sounding)
+    }
+
+    async fn start(
+        rate: u32,
+        channels: u32,
+        frames: u32,
+        samples: Vec<Float32Array>,
+        on_sounding: impl Fn() + 'static,
+    ) -> Result<Player, String> {
         let options = AudioContextOptions::new();
-        options.set_sample_rate(song.sample_rate as f32);
+        options.set_sample_rate(rate as f32);
         let context = AudioContext::new_with_context_options(&options).map_err(words("start"))?;
         let worklet = context.audio_worklet().map_err(words("start"))?;
         JsFuture::from(worklet.add_module("./player.js").map_err(words("start"))?).await.map_err(words("start"))?;
         let node_options = AudioWorkletNodeOptions::new();
         node_options.set_number_of_inputs(0);
-        node_options.set_output_channel_count(&Array::of1(&song.channels.into()));
+        node_options.set_output_channel_count(&Array::of1(&channels.into()));
         let node = AudioWorkletNode::new_with_options(&context, "svs-player", &node_options).map_err(words("start"))?;
         node.connect_with_audio_node(&context.destination()).map_err(words("start"))?;
 
@@ -87,17 +102,10 @@ impl Player {
         };
         let port = node.port().map_err(words("start"))?;
         port.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-        let player = Player {
-            context,
-            node,
-            rate: song.sample_rate as f64,
-            frames: song.frames,
-            reported,
-            _on_message: on_message,
-        };
+        let player = Player { context, node, rate: rate as f64, frames, reported, _on_message: on_message };
         let message = worklet_message("song");
         let transfer = Array::new();
-        js::set(&message, "channels", &js::channels_array(&song.planar_copy(), &transfer));
+        js::set(&message, "channels", &js::channels_array(&samples, &transfer));
         player.send(&message, Some(&transfer))?;
         Ok(player)
     }

@@ -7,7 +7,7 @@
 //! slowdown (test hook: seconds of wall time per second of audio, 0 for none)}; `focus`
 //! {frame} (the listener moved: separate from there next); `warm` {backend} (load the built-in
 //! model on that backend now, before a song arrives).
-//! worker → page: `ready`; `backend` {name, note}; `block` {start, vocals: Float32Array[],
+//! worker → page: `ready`; `warmed` (after `warm`); `backend` {name, note}; `block` {start, vocals: Float32Array[],
 //! accompaniment: Float32Array[]} (separated samples from frame `start`); `progress`
 //! {fraction, secondsLeft|null}; `done` {vocalsWav: Uint8Array, accompanimentWav: Uint8Array,
 //! seconds, model}; `error` {message}.
@@ -15,6 +15,7 @@
 pub const SEPARATE: &str = "separate";
 pub const FOCUS: &str = "focus";
 pub const WARM: &str = "warm";
+pub const WARMED: &str = "warmed";
 pub const READY: &str = "ready";
 pub const BACKEND: &str = "backend";
 pub const BLOCK: &str = "block";

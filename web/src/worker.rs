@@ -184,6 +184,7 @@ async fn warm_up(choice: BackendChoice) {
     WARM.with(|w| *w.borrow_mut() = warm);
     WARMING.with(|w| w.set(false));
     js::log_phase("worker: warmed up (the built-in model loaded)", started);
+    post(&js::message(protocol::WARMED), None);
 }
 
 /// The model the page sent (a file the user chose), else the embedded default model.

@@ -96,11 +96,16 @@ impl Spare {
         let on_message = {
             let (ready, worker) = (ready.clone(), worker.clone());
             Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
-                if js::get_str(&event.data(), "kind").as_deref() == Some(protocol::READY) {
-                    ready.set(true);
-                    let warm = js::message(protocol::WARM);
-                    js::set(&warm, "backend", &backend.as_str().into());
-                    let _ = worker.post_message(&warm);
+                match js::get_str(&event.data(), "kind").as_deref() {
+                    Some(protocol::READY) => {
+                        ready.set(true);
+                        let warm = js::message(protocol::WARM);
+                        js::set(&warm, "backend", &backend.as_str().into());
+                        let _ = worker.post_message(&warm);
+                    }
+                    // For the tests, which choose a song after the page has settled, as a person would.
+                    Some(protocol::WARMED) => js::test_hook("workerWarm", &true.into()),
+                    _ => {}
                 }
             })
         };

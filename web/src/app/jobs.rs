@@ -2,7 +2,7 @@
 //! following seeks, cancelling, the stems as they arrive, the results, and the fall-back to the
 //! CPU when WebGPU fails part-way.
 
-use super::{Outcome, Phase, State};
+use super::{Block, Outcome, Phase, State};
 use crate::export;
 use crate::protocol::{self, BackendChoice};
 use crate::worker_client::{Event, Job, Request, Spare, Stems};
@@ -96,8 +96,10 @@ fn on_event(state: State, choice: BackendChoice, event: Event) {
             }
             let len = vocals.first().map_or(0, |c| c.length()) as usize;
             let sent = state.player.with_value(|p| p.as_ref().map(|p| p.add_block(start, &vocals, &accompaniment)));
-            if let Some(Err(message)) = sent {
-                state.fail(message);
+            match sent {
+                Some(Err(message)) => state.fail(message),
+                Some(Ok(())) => {}
+                None => state.early_blocks.update_value(|b| b.push(Block { start, vocals, accompaniment })),
             }
             state.coverage.update(|c| c.add(start as usize..start as usize + len));
             let rate = state.file.get_untracked().map_or(1, |f| f.sample_rate) as f64;

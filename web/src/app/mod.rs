@@ -41,6 +41,13 @@ fn install_panic_hook() {
     }));
 }
 
+/// Separated samples from frame `start`, planar.
+pub struct Block {
+    pub start: u32,
+    pub vocals: Vec<js_sys::Float32Array>,
+    pub accompaniment: Vec<js_sys::Float32Array>,
+}
+
 /// What the user picked, as shown on the page.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FileInfo {
@@ -95,8 +102,11 @@ pub struct State {
     /// A worker started ahead of the next job (see [`Spare`]).
     pub spare: StoredValue<Option<Spare>, LocalStorage>,
     pub outcome: RwSignal<Option<Outcome>>,
-    /// The player of the current song (ready as soon as it is decoded).
+    /// The player of the current song (started right after the separation).
     pub player: StoredValue<Option<Player>, LocalStorage>,
+    pub player_ready: RwSignal<bool>,
+    /// Stems that arrived before the player was started, handed to it when it is.
+    pub early_blocks: StoredValue<Vec<Block>, LocalStorage>,
     /// What the current separation has done so far.
     pub coverage: RwSignal<Coverage>,
     /// The waveform's peaks, one per column.
@@ -124,6 +134,8 @@ impl State {
             spare: StoredValue::new_local(Spare::start(BackendChoice::Auto).ok()),
             outcome: RwSignal::new(None),
             player: StoredValue::new_local(None),
+            player_ready: RwSignal::new(false),
+            early_blocks: StoredValue::new_local(Vec::new()),
             coverage: RwSignal::new(Coverage::default()),
             peaks: RwSignal::new(Vec::new()),
             mix: RwSignal::new(MixSettings::default()),
@@ -137,6 +149,7 @@ impl State {
     /// song and the playing position stay.
     pub fn clear_results(&self) {
         self.player.with_value(|p| p.as_ref().map(Player::clear_stems));
+        self.early_blocks.set_value(Vec::new());
         self.coverage.set(Coverage::new(self.coverage.get_untracked().total()));
         if let Some(old) = self.outcome.get_untracked() {
             crate::export::release(&old.vocals_url);
@@ -149,6 +162,7 @@ impl State {
     pub fn close_song(&self) {
         self.clear_results();
         self.player.set_value(None);
+        self.player_ready.set(false);
         self.playing.set(false);
         self.waiting.set(false);
         self.position.set(0.0);

@@ -128,17 +128,6 @@ async fn load_song(state: State, file: File) {
                 state.fail(message);
                 return;
             }
-            let started = crate::js::now_ms();
-            let player = match Player::new(&song, super::player::on_first_sound).await {
-                Ok(player) => player,
-                Err(message) => {
-                    state.phase.set(Phase::Empty);
-                    return state.fail(message);
-                }
-            };
-            let _ = player.set_gains(state.mix.get_untracked().gains());
-            crate::js::log_phase("started the player", started);
-            state.player.set_value(Some(player));
             state.coverage.set(Coverage::new(song.frames as usize));
             state.file.set(Some(FileInfo {
                 name: file.name(),
@@ -146,14 +135,36 @@ async fn load_song(state: State, file: File) {
                 sample_rate: song.sample_rate,
                 channels: song.channels,
             }));
-            let peaks_of = song.buffer.clone();
+            let decoded = song.buffer.clone();
             state.decoded.set_value(Some(song));
             state.phase.set(Phase::Ready);
-            // Separate at once, before drawing: by the time Play is pressed the first stems are
-            // (nearly) there.
+            // Separate at once, before anything else: by the time Play is pressed the first stems
+            // are (nearly) there.
             super::jobs::start(state, state.choice.get_untracked());
             let started = crate::js::now_ms();
-            state.peaks.set(waveform::peaks(&peaks_of, 300));
+            let player = state
+                .decoded
+                .with_value(|song| song.as_ref().map(|song| Player::new(song, super::player::on_first_sound)));
+            let Some(player) = player else { return };
+            let player = match player.await {
+                Ok(player) => player,
+                Err(message) => return state.fail(message),
+            };
+            // Another song may have been chosen meanwhile; this player is then not wanted.
+            let current =
+                state.decoded.with_value(|d| d.as_ref().is_some_and(|d| js_sys::Object::is(&d.buffer, &decoded)));
+            if !current {
+                return;
+            }
+            let _ = player.set_gains(state.mix.get_untracked().gains());
+            for block in state.early_blocks.try_update_value(std::mem::take).unwrap_or_default() {
+                let _ = player.add_block(block.start, &block.vocals, &block.accompaniment);
+            }
+            crate::js::log_phase("started the player", started);
+            state.player.set_value(Some(player));
+            state.player_ready.set(true);
+            let started = crate::js::now_ms();
+            state.peaks.set(waveform::peaks(&decoded, 300));
             crate::js::log_phase("measured the waveform", started);
         }
         Err(message) => {

@@ -109,7 +109,13 @@ pub fn Results(state: State) -> impl IntoView {
                 </span>
             </div>
             <div class="player">
-                <button id="play" class="button round" on:click=toggle_play aria-label="Play or pause">
+                <button
+                    id="play"
+                    class="button round"
+                    on:click=toggle_play
+                    disabled=move || !state.player_ready.get()
+                    aria-label="Play or pause"
+                >
                     {move || if state.playing.get() { "❚❚" } else { "▶" }}
                 </button>
                 <input
