@@ -32,8 +32,6 @@ pub fn start(state: State, choice: BackendChoice) {
     state.phase.set(Phase::Separating { fraction: 0.0, seconds_left: None });
     let spare = state.spare.try_update_value(Option::take).flatten();
     let job = Job::start(request, spare, move |event| on_event(state, choice, event));
-    // The next job's worker starts now, while this one separates.
-    state.spare.set_value(Spare::start(state.choice.get_untracked()).ok());
     match job {
         Ok(job) => state.job.set_value(Some(job)),
         Err(message) => {
@@ -53,9 +51,18 @@ fn simulate(what: &str) -> bool {
         .is_some_and(|query| query.trim_start_matches('?').split('&').any(|p| p == wanted))
 }
 
+/// Starts the next job's worker (loading the module and the built-in model) if none is waiting:
+/// after a job, not during one, whose first window it would slow down.
+pub fn ensure_spare(state: State) {
+    if state.spare.with_value(Option::is_none) {
+        state.spare.set_value(Spare::start(state.choice.get_untracked()).ok());
+    }
+}
+
 pub fn cancel(state: State) {
     // Dropping the job terminates the worker at once, mid-window if need be.
     state.job.set_value(None);
+    ensure_spare(state);
     state.clear_results();
     state.phase.set(Phase::Ready);
     state.notice.set(Some("Separation cancelled.".into()));
@@ -116,6 +123,7 @@ fn on_event(state: State, choice: BackendChoice, event: Event) {
         }
         Event::Done(stems) => {
             finish_job(state);
+            ensure_spare(state);
             let started = crate::js::now_ms();
             let shown = show_results(state, stems);
             crate::js::log_phase("prepared the players and downloads", started);
@@ -129,6 +137,7 @@ fn on_event(state: State, choice: BackendChoice, event: Event) {
         }
         Event::Failed(message) => {
             finish_job(state);
+            ensure_spare(state);
             let on_gpu = state.backend.get_untracked().as_deref() == Some(protocol::WEBGPU_LABEL);
             if on_gpu && choice == BackendChoice::Auto {
                 // WebGPU can be lost mid-way (driver reset, another tab, memory): the CPU still works.
