@@ -50,9 +50,9 @@ impl SeparatorConfig {
     /// Short windows with context before each, for separating while the song plays (the web
     /// app): the first stems come after one 3 s window instead of 10 s, and a separation can
     /// start anywhere in the song at little cost. The stems score slightly below the defaults'
-    /// (docs/BENCHMARKS.md, "Web: play while separating"), for about 1.7x the model work.
+    /// (docs/BENCHMARKS.md, "Web: play while separating"), for about 1.3x the model work.
     pub fn play_while_separating() -> Self {
-        Self { chunk_seconds: 3.0, overlap: 0.25, context_seconds: 2.0 }
+        Self { chunk_seconds: 3.0, overlap: 0.25, context_seconds: 1.0 }
     }
 
     /// A window's length in samples at `rate` (what the stream cuts the input into).
