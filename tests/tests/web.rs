@@ -453,7 +453,9 @@ fn save_screenshot(browser: &Browser, name: &str) -> PathBuf {
     path
 }
 
-/// The whole user journey on one backend; returns the run for the caller's own checks.
+/// The whole user journey on one backend (choose, play while it separates, the WAV and FLAC
+/// downloads, playback, Cancel, a file that is not audio); returns the run for the caller's own
+/// checks.
 fn journey(webgpu: bool) -> Run {
     let _one_at_a_time = BROWSER.lock().unwrap_or_else(|e| e.into_inner());
     let site = site();
@@ -503,6 +505,24 @@ fn journey(webgpu: bool) -> Run {
         )
         .unwrap();
     assert_eq!(foreign, json!([]), "requests left the origin");
+
+    // The same stems as FLAC, on request: lossless, so the same 24-bit samples as the WAV files.
+    session.click(&session.find("#make-flac").unwrap()).unwrap();
+    let flac = wait_for(session, "making the FLAC files", Duration::from_secs(120), |_| {
+        session.execute("const a = document.getElementById('download-vocals-flac'); return !!a;", json!([])).unwrap()
+            == json!(true)
+    });
+    assert!(flac["error"].is_null(), "{flac}");
+    let href = |id: &str| {
+        let href = session.execute("return document.getElementById(arguments[0]).href;", json!([id])).unwrap();
+        href.as_str().unwrap().to_owned()
+    };
+    let flac_vocals = read_audio_bytes(fetch_blob(session, &href("download-vocals-flac")), "vocals.flac").unwrap();
+    let flac_accompaniment =
+        read_audio_bytes(fetch_blob(session, &href("download-accompaniment-flac")), "accompaniment.flac").unwrap();
+    assert_eq!((flac_vocals.sample_rate, flac_vocals.n_channels()), (44_100, 2));
+    assert!(flac_vocals.channels == run.vocals.channels, "the FLAC vocals differ from the WAV vocals");
+    assert!(flac_accompaniment.channels == run.accompaniment.channels, "the FLAC accompaniment differs");
 
     // Playback: the original and the stems start together and the position moves.
     session.click(&session.find("#play").unwrap()).unwrap();

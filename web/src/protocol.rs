@@ -6,11 +6,13 @@
 //! at), backend: "auto"|"cpu", model: ArrayBuffer|null, modelName, simulateGpuLoss,
 //! slowdown (test hook: seconds of wall time per second of audio, 0 for none)}; `focus`
 //! {frame} (the listener moved: separate from there next); `warm` {backend} (load the built-in
-//! model on that backend now, before a song arrives).
+//! model on that backend now, before a song arrives); `encode` (after `done`: the stems as FLAC
+//! files).
 //! worker → page: `ready`; `warmed` (after `warm`); `backend` {name, note}; `block` {start, vocals: Float32Array[],
 //! accompaniment: Float32Array[]} (separated samples from frame `start`); `progress`
 //! {fraction, secondsLeft|null}; `done` {vocalsWav: Uint8Array, accompanimentWav: Uint8Array,
-//! seconds, model}; `error` {message}.
+//! seconds, model}; `files` {format: "flac", vocals: Uint8Array, accompaniment: Uint8Array};
+//! `error` {message}.
 
 pub const SEPARATE: &str = "separate";
 pub const FOCUS: &str = "focus";
@@ -21,6 +23,8 @@ pub const BACKEND: &str = "backend";
 pub const BLOCK: &str = "block";
 pub const PROGRESS: &str = "progress";
 pub const DONE: &str = "done";
+pub const ENCODE: &str = "encode";
+pub const FILES: &str = "files";
 pub const ERROR: &str = "error";
 
 /// Which inference backend the page asks for.

@@ -18,7 +18,7 @@ use js_sys::{Array, ArrayBuffer, Float32Array, Promise, Uint8Array};
 use std::cell::Cell;
 use std::io::Cursor;
 use std::ops::Range;
-use svs_core::audio::{BitDepth, StemWriter};
+use svs_core::audio::{BitDepth, StemFormat, StemWriter};
 use svs_core::{ModelFile, PlacedBlock, RangeSeparation, Separator, SeparatorConfig};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
@@ -28,6 +28,9 @@ thread_local! {
     /// The built-in model loaded ahead of the job (see [`warm_up`]), and whether that is running.
     static WARM: std::cell::RefCell<Option<Warm>> = const { std::cell::RefCell::new(None) };
     static WARMING: Cell<bool> = const { Cell::new(false) };
+    /// The finished stems (vocals, accompaniment, rate), for files in other formats.
+    static FINISHED: std::cell::RefCell<Option<(Vec<Float32Array>, Vec<Float32Array>, u32)>> =
+        const { std::cell::RefCell::new(None) };
     /// Where the listener is (`focus` messages): a count of the moves and the latest frame. The
     /// separation loop reads it between windows.
     static FOCUS: Cell<(u32, usize)> = const { Cell::new((0, 0)) };
@@ -48,6 +51,11 @@ pub fn run() {
             Some(protocol::WARM) => {
                 let choice = BackendChoice::parse(&js::get_str(&data, "backend").unwrap_or_default());
                 wasm_bindgen_futures::spawn_local(warm_up(choice));
+            }
+            Some(protocol::ENCODE) => {
+                if let Err(message) = encode_finished(StemFormat::Flac) {
+                    post_error(&message);
+                }
             }
             Some(protocol::FOCUS) => {
                 let frame = quantum_start(js::get_f64(&data, "frame").unwrap_or(0.0).max(0.0) as usize);
@@ -333,6 +341,8 @@ impl Job<'_> {
             accompaniment_wav: wav(&accompaniment, self.sample_rate, "accompaniment.wav")?,
         };
         js::log_phase("worker: encoded the WAV files", encode_started);
+        // Kept for other formats the page may ask for (`encode` messages).
+        FINISHED.with(|f| *f.borrow_mut() = Some((vocals, accompaniment, self.sample_rate)));
         Ok(output)
     }
 }
@@ -360,13 +370,18 @@ async fn sleep_ms(ms: f64) {
 /// A 24-bit WAV file of planar `channels`, encoded a second at a time so only that much of the
 /// samples is in wasm memory at once (the file itself is, until it is copied out).
 fn wav(channels: &[Float32Array], sample_rate: u32, name: &str) -> Result<Uint8Array, Failure> {
+    encode(channels, sample_rate, name, StemFormat::Wav)
+}
+
+/// `channels` as a 24-bit file of `format`, encoded a second at a time (see [`wav`]).
+fn encode(channels: &[Float32Array], sample_rate: u32, name: &str, format: StemFormat) -> Result<Uint8Array, Failure> {
     let frames = channels[0].length();
     // Room for the whole file up front: growing by doubling would leave up to twice the file's
     // size in the module's memory (which never shrinks) for a long song.
     let bytes = (frames as usize).saturating_mul(channels.len() * 3).saturating_add(1024);
     let mut file = Cursor::new(Vec::with_capacity(bytes));
     {
-        let mut writer = StemWriter::new(&mut file, name, sample_rate, channels.len(), BitDepth::Int24)?;
+        let mut writer = StemWriter::new_as(&mut file, name, format, sample_rate, channels.len(), BitDepth::Int24)?;
         let mut at = 0u32;
         while at < frames {
             let end = (at + sample_rate).min(frames);
@@ -378,6 +393,34 @@ fn wav(channels: &[Float32Array], sample_rate: u32, name: &str) -> Result<Uint8A
     }
     // Copied out of wasm memory, and freed there before the next file.
     Ok(Uint8Array::from(file.into_inner().as_slice()))
+}
+
+/// The page's `encode` message: the finished stems as FLAC files, posted as `files`.
+fn encode_finished(format: StemFormat) -> Result<(), String> {
+    let started = js::now_ms();
+    let files = FINISHED.with(|f| -> Result<Option<[Uint8Array; 2]>, Failure> {
+        let finished = f.borrow();
+        let Some((vocals, accompaniment, rate)) = finished.as_ref() else { return Ok(None) };
+        let name = |stem: &str| format!("{stem}.{}", format.extension());
+        Ok(Some([
+            encode(vocals, *rate, &name("vocals"), format)?,
+            encode(accompaniment, *rate, &name("accompaniment"), format)?,
+        ]))
+    });
+    let [vocals, accompaniment] = files
+        .map_err(|e| match e {
+            Failure::Encoding(e) => format!("The stems could not be written as {}: {e}", format.extension()),
+            Failure::Separation(e) => format!("The separation failed: {e}"),
+        })?
+        .ok_or("There are no finished stems to write.")?;
+    let message = js::message(protocol::FILES);
+    js::set(&message, "format", &format.extension().into());
+    js::set(&message, "vocals", &vocals);
+    js::set(&message, "accompaniment", &accompaniment);
+    let transfer = Array::of2(&vocals.buffer(), &accompaniment.buffer());
+    post(&message, Some(&transfer));
+    js::log_phase(&format!("worker: encoded the {} files", format.extension()), started);
+    Ok(())
 }
 
 fn post_progress(fraction: f64, elapsed_seconds: f64) {

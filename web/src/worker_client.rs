@@ -50,6 +50,11 @@ pub enum Event {
         seconds_left: Option<f64>,
     },
     Done(Stems),
+    /// The stems as FLAC files (after [`Job::encode_flac`]).
+    Flac {
+        vocals: Uint8Array,
+        accompaniment: Uint8Array,
+    },
     /// The job failed; the worker is finished.
     Failed(String),
 }
@@ -178,6 +183,10 @@ impl Job {
                             model: js::get_str(&data, "model").unwrap_or_default(),
                         })
                     }
+                    protocol::FILES => Event::Flac {
+                        vocals: js::get(&data, "vocals").unchecked_into(),
+                        accompaniment: js::get(&data, "accompaniment").unchecked_into(),
+                    },
                     protocol::ERROR => {
                         if reported.replace(true) {
                             return;
@@ -206,6 +215,11 @@ impl Job {
             hand_over(&worker, &pending, &reported, &on_event);
         }
         Ok(Job { worker, pending, _on_message: on_message, _on_error: on_error })
+    }
+
+    /// Asks the finished job's worker for the stems as FLAC files ([`Event::Flac`]).
+    pub fn encode_flac(&self) {
+        let _ = self.worker.post_message(&js::message(protocol::ENCODE));
     }
 
     /// The listener moved to `frame`: the worker separates from there next.

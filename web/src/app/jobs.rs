@@ -2,7 +2,7 @@
 //! following seeks, cancelling, the stems as they arrive, the results, and the fall-back to the
 //! CPU when WebGPU fails part-way.
 
-use super::{Block, Outcome, Phase, State};
+use super::{Block, Flac, Outcome, Phase, State};
 use crate::export;
 use crate::protocol::{self, BackendChoice};
 use crate::worker_client::{Event, Job, Request, Spare, Stems};
@@ -79,6 +79,19 @@ pub fn follow(state: State, seconds: f64) {
     });
 }
 
+/// Asks the finished separation's worker for FLAC files.
+pub fn make_flac(state: State) {
+    if state.flac.get_untracked() != Flac::NotAsked {
+        return;
+    }
+    let asked = state.job.with_value(|job| job.as_ref().map(|job| job.encode_flac()).is_some());
+    if asked {
+        state.flac.set(Flac::Preparing);
+    } else {
+        state.fail("The separated stems are no longer in memory: separate the song again for FLAC files.".into());
+    }
+}
+
 /// Whether a separation is running or finished for the current song.
 pub fn separating_or_done(state: State) -> bool {
     matches!(state.phase.get_untracked(), Phase::Separating { .. } | Phase::Done)
@@ -122,7 +135,7 @@ fn on_event(state: State, choice: BackendChoice, event: Event) {
             state.phase.set(Phase::Separating { fraction, seconds_left });
         }
         Event::Done(stems) => {
-            finish_job(state);
+            // The job stays: its worker keeps the stems for the FLAC files, if asked for.
             ensure_spare(state);
             let started = crate::js::now_ms();
             let shown = show_results(state, stems);
@@ -131,6 +144,17 @@ fn on_event(state: State, choice: BackendChoice, event: Event) {
                 Ok(()) => state.phase.set(Phase::Done),
                 Err(message) => {
                     state.phase.set(Phase::Ready);
+                    state.fail(message);
+                }
+            }
+        }
+        Event::Flac { vocals, accompaniment } => {
+            let urls = export::file_url(&vocals, "audio/flac")
+                .and_then(|v| export::file_url(&accompaniment, "audio/flac").map(|a| (v, a)));
+            match urls {
+                Ok((vocals_url, accompaniment_url)) => state.flac.set(Flac::Ready { vocals_url, accompaniment_url }),
+                Err(message) => {
+                    state.flac.set(Flac::NotAsked);
                     state.fail(message);
                 }
             }

@@ -41,6 +41,14 @@ fn install_panic_hook() {
     }));
 }
 
+/// The FLAC downloads, made on request once the separation is done.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Flac {
+    NotAsked,
+    Preparing,
+    Ready { vocals_url: String, accompaniment_url: String },
+}
+
 /// Separated samples from frame `start`, planar.
 pub struct Block {
     pub start: u32,
@@ -102,6 +110,7 @@ pub struct State {
     /// A worker started ahead of the next job (see [`Spare`]).
     pub spare: StoredValue<Option<Spare>, LocalStorage>,
     pub outcome: RwSignal<Option<Outcome>>,
+    pub flac: RwSignal<Flac>,
     /// The player of the current song (started right after the separation).
     pub player: StoredValue<Option<Player>, LocalStorage>,
     pub player_ready: RwSignal<bool>,
@@ -133,6 +142,7 @@ impl State {
             job: StoredValue::new_local(None),
             spare: StoredValue::new_local(Spare::start(BackendChoice::Auto).ok()),
             outcome: RwSignal::new(None),
+            flac: RwSignal::new(Flac::NotAsked),
             player: StoredValue::new_local(None),
             player_ready: RwSignal::new(false),
             early_blocks: StoredValue::new_local(Vec::new()),
@@ -156,6 +166,11 @@ impl State {
             crate::export::release(&old.accompaniment_url);
         }
         self.outcome.set(None);
+        if let Flac::Ready { vocals_url, accompaniment_url } = self.flac.get_untracked() {
+            crate::export::release(&vocals_url);
+            crate::export::release(&accompaniment_url);
+        }
+        self.flac.set(Flac::NotAsked);
     }
 
     /// Forgets the song: its player and results.

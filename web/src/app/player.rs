@@ -2,7 +2,7 @@
 //! mixer's levels apply as soon as the stems arrive), and the downloads once the whole song is
 //! separated.
 
-use super::{State, jobs};
+use super::{Flac, State, jobs};
 use crate::mix::Solo;
 use crate::progress::clock;
 use leptos::prelude::*;
@@ -180,6 +180,35 @@ pub fn Results(state: State) -> impl IntoView {
                     "⬇ accompaniment.wav"
                 </a>
                 <span class="muted">"WAV, 24-bit, at the song's own sample rate and channels"</span>
+            </div>
+            <div class="downloads row" class:hidden=move || state.outcome.get().is_none()>
+                {move || match state.flac.get() {
+                    Flac::NotAsked => {
+                        view! {
+                            <button id="make-flac" class="button secondary" on:click=move |_| jobs::make_flac(state)>
+                                "Also as FLAC (lossless, about half the size)"
+                            </button>
+                        }
+                            .into_any()
+                    }
+                    Flac::Preparing => view! { <span class="muted">"Preparing the FLAC files…"</span> }.into_any(),
+                    Flac::Ready { vocals_url, accompaniment_url } => {
+                        view! {
+                            <a id="download-vocals-flac" class="button primary" download="vocals.flac" href=vocals_url>
+                                "⬇ vocals.flac"
+                            </a>
+                            <a
+                                id="download-accompaniment-flac"
+                                class="button primary"
+                                download="accompaniment.flac"
+                                href=accompaniment_url
+                            >
+                                "⬇ accompaniment.flac"
+                            </a>
+                        }
+                            .into_any()
+                    }
+                }}
             </div>
         </section>
     }
