@@ -823,7 +823,8 @@ fn playback_follows_a_slow_separation_waits_at_its_edge_and_jumps_with_seeks() {
 }
 
 /// The app works with no network after one visit: its service worker caches the page, the
-/// module, the worker and the player, and an installed app's manifest is served. The server is
+/// module, the worker and the player; and Chromium finds it installable (manifest, icon,
+/// service worker). The server is
 /// stopped, the page reloaded, and a song played and separated.
 #[test]
 fn after_one_visit_the_app_loads_and_separates_offline() {
@@ -847,6 +848,10 @@ fn after_one_visit_the_app_loads_and_separates_offline() {
     wait_for(session, "the service worker taking over", Duration::from_secs(120), |_| {
         session.execute("return !!navigator.serviceWorker.controller;", json!([])).unwrap() == json!(true)
     });
+    // Chromium's own verdict on installing the page as an app (its install prompt's checks).
+    let installability = session.cdp("Page.getInstallabilityErrors", json!({})).unwrap();
+    eprintln!("installability: {installability}");
+    assert_eq!(installability["installabilityErrors"], json!([]), "Chromium would not install the app");
     drop(server);
     let refused = session
         .execute_async(

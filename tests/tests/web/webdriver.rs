@@ -121,6 +121,12 @@ impl Session {
         self.call("POST", "/execute/async", Some(json!({ "script": script, "args": args })))
     }
 
+    /// A Chrome DevTools Protocol command (chromedriver's `goog/cdp/execute`), e.g.
+    /// `Page.getInstallabilityErrors`; returns its result.
+    pub fn cdp(&self, command: &str, params: Value) -> Result<Value, String> {
+        self.call("POST", "/goog/cdp/execute", Some(json!({ "cmd": command, "params": params })))
+    }
+
     /// The browser's console messages since the last call (chromedriver's log endpoint; needs
     /// `goog:loggingPrefs` {browser: ALL} in the capabilities), as text lines.
     pub fn browser_log(&self) -> Result<Vec<String>, String> {
