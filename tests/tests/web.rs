@@ -869,6 +869,60 @@ fn after_one_visit_the_app_loads_and_separates_offline() {
     save_screenshot(&browser, "web-offline.png");
 }
 
+/// A copy of the built site in `to` (so a test can change it).
+fn copy_site(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+            copy_site(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// The service worker's caches, by name.
+fn cache_names(session: &Session) -> Value {
+    session.execute_async("const done = arguments[arguments.length - 1]; caches.keys().then(done);", json!([])).unwrap()
+}
+
+/// A new version of the site (a new build: another service-worker version) replaces the cached
+/// one cleanly on the next visit: the new cache is filled and the old one deleted.
+#[test]
+fn a_new_version_replaces_the_cached_one() {
+    let _one_at_a_time = BROWSER.lock().unwrap_or_else(|e| e.into_inner());
+    let tmp = tempfile::tempdir().unwrap();
+    copy_site(site(), tmp.path());
+    let (_server, url) = serve(tmp.path());
+    let browser = Browser::start(false);
+    let session = browser.session();
+    open_page(session, &url);
+    wait_for(session, "the service worker taking over", Duration::from_secs(120), |_| {
+        session.execute("return !!navigator.serviceWorker.controller;", json!([])).unwrap() == json!(true)
+    });
+    let first = cache_names(session);
+    assert_eq!(first.as_array().map(Vec::len), Some(1), "{first}");
+
+    // What a new build changes: the version stamped into sw.js (the server then serves the new
+    // file; its precompressed copies are removed so they cannot serve the old one).
+    let sw = tmp.path().join("sw.js");
+    let text = std::fs::read_to_string(&sw).unwrap();
+    let old = first[0].as_str().unwrap().trim_start_matches("svs-").to_owned();
+    assert!(text.contains(&old), "the cache is not named after sw.js's version");
+    std::fs::write(&sw, text.replace(&old, "0123456789abcdef")).unwrap();
+    for suffix in ["br", "gz"] {
+        let _ = std::fs::remove_file(tmp.path().join(format!("sw.js.{suffix}")));
+    }
+    open_page(session, &url);
+    wait_for(session, "the new version taking over", Duration::from_secs(120), |_| {
+        cache_names(session) == json!(["svs-0123456789abcdef"])
+    });
+    open_page(session, &url);
+    assert!(ready_ms(session) > 0.0);
+}
+
 /// The player's position in seconds, as the page shows it on the seek bar.
 fn page_position(session: &Session) -> f64 {
     let value = session.execute("return Number(document.getElementById('seek').value);", json!([])).unwrap();
