@@ -122,29 +122,8 @@ impl<'a> RangeSeparation<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::PoCoNetConfig;
+    use crate::separator::tests::{song, tiny_separator as separator};
     use crate::{AudioBuffer, SeparatorConfig};
-    use burn::tensor::Device;
-
-    fn separator(config: SeparatorConfig) -> Separator {
-        let device = Device::flex();
-        let model = PoCoNetConfig::new().with_levels(2).with_base_channels(4).with_max_channels(8).init(&device);
-        Separator::new(model, device, config).unwrap()
-    }
-
-    fn song(rate: u32, seconds: f32) -> AudioBuffer {
-        let n = (rate as f32 * seconds) as usize;
-        let tau = std::f32::consts::TAU;
-        let channel = |f: f32| -> Vec<f32> {
-            (0..n)
-                .map(|i| {
-                    let t = i as f32 / rate as f32;
-                    0.3 * (tau * f * t).sin() + 0.1 * (tau * 2500.0 * t).sin() * (t * 2.0).sin()
-                })
-                .collect()
-        };
-        AudioBuffer::new(rate, vec![channel(220.0), channel(330.0)])
-    }
 
     /// Separates `range` of `audio` step by step into `vocals`/`accompaniment` (whole-song
     /// buffers, NaN where nothing was written).
@@ -177,7 +156,7 @@ mod tests {
     #[test]
     fn stretches_in_any_order_give_the_whole_songs_stems_bit_for_bit() {
         let sep = separator(SeparatorConfig { chunk_seconds: 1.0, overlap: 0.25, context_seconds: 0.5 });
-        let audio = song(22_050, 6.3);
+        let audio = song(22_050, 6.3, 2);
         let total = audio.n_frames();
         let whole = sep.separate(&audio, |_| {}).unwrap();
         let hop = sep.stream(22_050, 2).unwrap().hop_len();

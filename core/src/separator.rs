@@ -549,11 +549,11 @@ pub(crate) fn mask_frame_onto(row: &[Complex32], out: &mut [Complex32], n_fft: u
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::model::PoCoNetConfig;
 
-    fn tiny_separator(config: SeparatorConfig) -> Separator {
+    pub(crate) fn tiny_separator(config: SeparatorConfig) -> Separator {
         let device = Device::flex();
         let model = PoCoNetConfig::new().with_levels(2).with_base_channels(4).with_max_channels(8).init(&device);
         Separator::new(model, device, config).unwrap()
@@ -617,7 +617,7 @@ mod tests {
         }
     }
 
-    fn song(rate: u32, seconds: f32, channels: usize) -> AudioBuffer {
+    pub(crate) fn song(rate: u32, seconds: f32, channels: usize) -> AudioBuffer {
         let n = (rate as f32 * seconds) as usize;
         let chans = (0..channels)
             .map(|c| {

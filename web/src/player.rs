@@ -7,6 +7,7 @@
 
 use crate::decode::Decoded;
 use crate::js;
+use crate::worker_client::Block;
 use js_sys::{Array, Float32Array};
 use std::cell::Cell;
 use std::rc::Rc;
@@ -123,12 +124,12 @@ impl Player {
     }
 
     /// Separated samples from frame `start` (transferred to the worklet).
-    pub fn add_block(&self, start: u32, vocals: &[Float32Array], accompaniment: &[Float32Array]) -> Result<(), String> {
+    pub fn add_block(&self, block: &Block) -> Result<(), String> {
         let message = worklet_message("block");
         let transfer = Array::new();
-        js::set(&message, "start", &start.into());
-        js::set(&message, "vocals", &js::channels_array(vocals, &transfer));
-        js::set(&message, "accompaniment", &js::channels_array(accompaniment, &transfer));
+        js::set(&message, "start", &block.start.into());
+        js::set(&message, "vocals", &js::channels_array(&block.vocals, &transfer));
+        js::set(&message, "accompaniment", &js::channels_array(&block.accompaniment, &transfer));
         self.send(&message, Some(&transfer))
     }
 

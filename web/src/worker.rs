@@ -337,8 +337,8 @@ impl Job<'_> {
         js::log_phase("worker: separated", started);
         let encode_started = js::now_ms();
         let output = Output {
-            vocals_wav: wav(&vocals, self.sample_rate, "vocals.wav")?,
-            accompaniment_wav: wav(&accompaniment, self.sample_rate, "accompaniment.wav")?,
+            vocals_wav: encode(&vocals, self.sample_rate, "vocals.wav", StemFormat::Wav)?,
+            accompaniment_wav: encode(&accompaniment, self.sample_rate, "accompaniment.wav", StemFormat::Wav)?,
         };
         js::log_phase("worker: encoded the WAV files", encode_started);
         // Kept for other formats the page may ask for (`encode` messages).
@@ -367,13 +367,8 @@ async fn sleep_ms(ms: f64) {
     let _ = JsFuture::from(promise).await;
 }
 
-/// A 24-bit WAV file of planar `channels`, encoded a second at a time so only that much of the
+/// `channels` as a 24-bit file of `format`, encoded a second at a time so only that much of the
 /// samples is in wasm memory at once (the file itself is, until it is copied out).
-fn wav(channels: &[Float32Array], sample_rate: u32, name: &str) -> Result<Uint8Array, Failure> {
-    encode(channels, sample_rate, name, StemFormat::Wav)
-}
-
-/// `channels` as a 24-bit file of `format`, encoded a second at a time (see [`wav`]).
 fn encode(channels: &[Float32Array], sample_rate: u32, name: &str, format: StemFormat) -> Result<Uint8Array, Failure> {
     let frames = channels[0].length();
     // Room for the whole file up front: growing by doubling would leave up to twice the file's

@@ -25,6 +25,21 @@ pub struct Request {
     pub slowdown: f64,
 }
 
+/// Separated samples from frame `start` on, planar.
+pub struct Block {
+    pub start: u32,
+    pub vocals: Vec<Float32Array>,
+    pub accompaniment: Vec<Float32Array>,
+}
+
+impl Block {
+    /// The song's frames it covers.
+    pub fn frames(&self) -> std::ops::Range<usize> {
+        let len = self.vocals.first().map_or(0, |c| c.length()) as usize;
+        self.start as usize..self.start as usize + len
+    }
+}
+
 /// The finished separation's files.
 pub struct Stems {
     pub vocals_wav: Uint8Array,
@@ -39,12 +54,7 @@ pub enum Event {
         name: String,
         note: Option<String>,
     },
-    /// Separated samples from frame `start` on.
-    Block {
-        start: u32,
-        vocals: Vec<Float32Array>,
-        accompaniment: Vec<Float32Array>,
-    },
+    Block(Block),
     Progress {
         fraction: f64,
         seconds_left: Option<f64>,
@@ -165,11 +175,11 @@ impl Job {
                         name: js::get_str(&data, "name").unwrap_or_default(),
                         note: js::get_str(&data, "note"),
                     },
-                    protocol::BLOCK => Event::Block {
+                    protocol::BLOCK => Event::Block(Block {
                         start: js::get_f64(&data, "start").unwrap_or(0.0) as u32,
                         vocals: js::get_channels(&data, "vocals"),
                         accompaniment: js::get_channels(&data, "accompaniment"),
-                    },
+                    }),
                     protocol::PROGRESS => Event::Progress {
                         fraction: js::get_f64(&data, "fraction").unwrap_or(0.0),
                         seconds_left: js::get_f64(&data, "secondsLeft"),

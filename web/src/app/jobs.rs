@@ -2,7 +2,7 @@
 //! following seeks, cancelling, the stems as they arrive, the results, and the fall-back to the
 //! CPU when WebGPU fails part-way.
 
-use super::{Block, Flac, Outcome, Phase, State};
+use super::{Flac, Outcome, Phase, State};
 use crate::export;
 use crate::protocol::{self, BackendChoice};
 use crate::worker_client::{Event, Job, Request, Spare, Stems};
@@ -110,18 +110,18 @@ fn on_event(state: State, choice: BackendChoice, event: Event) {
                 state.notice.set(note);
             }
         }
-        Event::Block { start, vocals, accompaniment } => {
+        Event::Block(block) => {
             if state.coverage.with_untracked(|c| c.covered() == 0) {
                 crate::js::test_hook("firstBlockAt", &super::player::now().into());
             }
-            let len = vocals.first().map_or(0, |c| c.length()) as usize;
-            let sent = state.player.with_value(|p| p.as_ref().map(|p| p.add_block(start, &vocals, &accompaniment)));
+            let frames = block.frames();
+            let sent = state.player.with_value(|p| p.as_ref().map(|p| p.add_block(&block)));
             match sent {
                 Some(Err(message)) => state.fail(message),
                 Some(Ok(())) => {}
-                None => state.early_blocks.update_value(|b| b.push(Block { start, vocals, accompaniment })),
+                None => state.early_blocks.update_value(|b| b.push(block)),
             }
-            state.coverage.update(|c| c.add(start as usize..start as usize + len));
+            state.coverage.update(|c| c.add(frames));
             let rate = state.file.get_untracked().map_or(1, |f| f.sample_rate) as f64;
             let stretches = state.coverage.with_untracked(|c| {
                 c.ranges()

@@ -11,7 +11,7 @@ use crate::decode::Decoded;
 use crate::mix::MixSettings;
 use crate::player::Player;
 use crate::protocol::BackendChoice;
-use crate::worker_client::{Job, Spare};
+use crate::worker_client::{Block, Job, Spare};
 use js_sys::ArrayBuffer;
 use leptos::prelude::*;
 
@@ -47,13 +47,6 @@ pub enum Flac {
     NotAsked,
     Preparing,
     Ready { vocals_url: String, accompaniment_url: String },
-}
-
-/// Separated samples from frame `start`, planar.
-pub struct Block {
-    pub start: u32,
-    pub vocals: Vec<js_sys::Float32Array>,
-    pub accompaniment: Vec<js_sys::Float32Array>,
 }
 
 /// What the user picked, as shown on the page.

@@ -158,7 +158,7 @@ async fn load_song(state: State, file: File) {
             }
             let _ = player.set_gains(state.mix.get_untracked().gains());
             for block in state.early_blocks.try_update_value(std::mem::take).unwrap_or_default() {
-                let _ = player.add_block(block.start, &block.vocals, &block.accompaniment);
+                let _ = player.add_block(&block);
             }
             crate::js::log_phase("started the player", started);
             state.player.set_value(Some(player));

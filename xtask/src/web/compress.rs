@@ -36,7 +36,8 @@ pub fn precompress_dir(dir: &Path) -> Result<Vec<Sizes>> {
     Ok(sizes)
 }
 
-fn list_files(dir: &Path, files: &mut Vec<PathBuf>) -> Result<()> {
+/// Every file under `dir` but the precompressed copies.
+pub fn list_files(dir: &Path, files: &mut Vec<PathBuf>) -> Result<()> {
     for entry in std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))? {
         let entry = entry?;
         if entry.file_type()?.is_dir() {

@@ -10,8 +10,12 @@ const SERVICE_WORKER: &str = "sw.js";
 
 /// Fills in `sw.js` in the built `site` (before the precompressed copies are written).
 pub fn stamp_service_worker(site: &Path) -> Result<()> {
-    let mut files = Vec::new();
-    list(site, site, &mut files)?;
+    let mut paths = Vec::new();
+    super::compress::list_files(site, &mut paths)?;
+    let mut files: Vec<String> = paths
+        .iter()
+        .map(|p| p.strip_prefix(site).expect("listed under the site").to_string_lossy().replace('\\', "/"))
+        .collect();
     files.retain(|f| f != SERVICE_WORKER);
     files.sort();
     let mut hasher = DefaultHasher::new();
@@ -37,19 +41,6 @@ fn fill(template: &str, version: &str, files: &[String]) -> Result<String> {
     list.extend(files.iter().map(|f| format!("./{f}")));
     let list = format!("[{}]", list.iter().map(|f| format!("{f:?}")).collect::<Vec<_>>().join(", "));
     Ok(template.replace(VERSION, &format!("{version:?}")).replace(FILES, &list))
-}
-
-fn list(root: &Path, dir: &Path, files: &mut Vec<String>) -> Result<()> {
-    for entry in std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))? {
-        let path = entry?.path();
-        if path.is_dir() {
-            list(root, &path, files)?;
-        } else {
-            let relative = path.strip_prefix(root).expect("listed under the root");
-            files.push(relative.to_string_lossy().replace('\\', "/"));
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]
