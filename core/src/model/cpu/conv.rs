@@ -9,9 +9,11 @@
 //! pixels starting at `p + (2 - kt) * width - 1` (taps reversed in frequency), so it is
 //! `windows(d_out) @ W'_kt` with no col2im. The weight gradient is `windows(input)^T @ d_out`.
 //! An input given as several parts (a concatenation along channels) is never built: each part
-//! has its own slice of the weights.
+//! has its own slice of the weights. Each product runs tile by tile over the pixels
+//! ([`super::gemm::TILE_ROWS`]), every part and tap on one tile before the next, so a tile's
+//! rows are read from memory once rather than once per part and tap.
 
-use super::gemm::{View, matmul};
+use super::gemm::{View, for_each_row_tile, matmul_here, sum_over_row_tiles};
 use super::kernels::rows_times;
 use super::maps::Maps;
 
@@ -76,15 +78,17 @@ impl Conv3x3 {
         let cout = self.out_channels;
         let (first, count) = out.conv_span();
         let width = out.width();
-        for (p, (input, taps)) in inputs.iter().zip(&self.forward_taps).enumerate() {
-            let n = input.channels;
-            debug_assert_eq!(n, self.parts[p]);
-            for (kt, tap) in taps.iter().enumerate() {
-                let windows = View::new(&input.data, (first + kt * width - 2 * width - 1) * n, [count, 3 * n], [n, 1]);
-                let accumulate = p > 0 || kt > 0;
-                matmul(&mut out.data, first * cout, cout, accumulate, windows, View::rows(tap, 3 * n, cout));
+        for_each_row_tile(&mut out.data, cout, first, count, |tile, start, rows| {
+            for (p, (input, taps)) in inputs.iter().zip(&self.forward_taps).enumerate() {
+                let n = input.channels;
+                debug_assert_eq!(n, self.parts[p]);
+                for (kt, tap) in taps.iter().enumerate() {
+                    let windows =
+                        View::new(&input.data, (start + kt * width - 2 * width - 1) * n, [rows, 3 * n], [n, 1]);
+                    matmul_here(tile, cout, p > 0 || kt > 0, windows, View::rows(tap, 3 * n, cout));
+                }
             }
-        }
+        });
     }
 
     /// The streaming form of [`Self::forward`] (no allocation): every map holds one frame
@@ -113,13 +117,26 @@ impl Conv3x3 {
         let cout = self.out_channels;
         let (first, count) = d_out.conv_span();
         let width = d_out.width();
-        let d_out_view = View::new(&d_out.data, first * cout, [count, cout], [cout, 1]);
-        for (input, part_grads) in inputs.iter().zip(grads.iter_mut()) {
-            let n = input.channels;
-            for (kt, grad) in part_grads.iter_mut().enumerate() {
-                let windows = View::new(&input.data, (first + kt * width - 2 * width - 1) * n, [count, 3 * n], [n, 1]);
-                matmul(grad, 0, cout, true, windows.t(), d_out_view);
+        // Every part's and tap's gradient in one buffer, in `grads`' order.
+        let len = 9 * cout * self.parts.iter().sum::<usize>();
+        let sum = sum_over_row_tiles(len, first, count, |sum, start, rows| {
+            let d_out_rows = View::new(&d_out.data, start * cout, [rows, cout], [cout, 1]);
+            let mut at = 0;
+            for input in inputs {
+                let n = input.channels;
+                for kt in 0..3 {
+                    let windows =
+                        View::new(&input.data, (start + kt * width - 2 * width - 1) * n, [rows, 3 * n], [n, 1]);
+                    matmul_here(&mut sum[at..at + 3 * n * cout], cout, true, windows.t(), d_out_rows);
+                    at += 3 * n * cout;
+                }
             }
+        });
+        let mut sums = sum.as_slice();
+        for tap in grads.iter_mut().flatten() {
+            let (this, rest) = sums.split_at(tap.len());
+            tap.iter_mut().zip(this).for_each(|(g, s)| *g += s);
+            sums = rest;
         }
     }
 
@@ -130,10 +147,14 @@ impl Conv3x3 {
         debug_assert_eq!(d_in.channels, n);
         let (first, count) = d_out.conv_span();
         let width = d_out.width();
-        for (kt, tap) in self.backward_taps[part].iter().enumerate() {
-            let windows = View::new(&d_out.data, (first + (2 - kt) * width - 1) * cout, [count, 3 * cout], [cout, 1]);
-            matmul(&mut d_in.data, first * n, n, true, windows, View::rows(tap, 3 * cout, n));
-        }
+        let taps = &self.backward_taps[part];
+        for_each_row_tile(&mut d_in.data, n, first, count, |tile, start, rows| {
+            for (kt, tap) in taps.iter().enumerate() {
+                let windows =
+                    View::new(&d_out.data, (start + (2 - kt) * width - 1) * cout, [rows, 3 * cout], [cout, 1]);
+                matmul_here(tile, n, true, windows, View::rows(tap, 3 * cout, n));
+            }
+        });
     }
 
     /// Zero weight gradients in the forward taps' layout.

@@ -100,21 +100,29 @@ impl Dense {
             let mut z = parts[0].like(self.channels);
             layer.conv.forward(&parts, &mut z);
             z.clear_border();
+            let c = self.channels;
             match &layer.norm {
                 Norm::Folded { bias } => {
-                    z.for_each_pixel_mut(|pixel| {
-                        for (v, b) in pixel.iter_mut().zip(bias) {
-                            *v = (*v + b).max(0.0);
+                    z.for_each_frame_mut(|_, frame| {
+                        for pixel in frame.chunks_exact_mut(c) {
+                            for (v, b) in pixel.iter_mut().zip(bias) {
+                                *v = (*v + b).max(0.0);
+                            }
                         }
                     });
                     tape.outputs.push(z);
                 }
                 Norm::Batch(params) => {
                     let stats = BatchStats::of(&z, params.epsilon);
-                    let mut y = z.clone();
-                    y.for_each_pixel_mut(|pixel| {
-                        for (o, v) in pixel.iter_mut().enumerate() {
-                            *v = ((*v - stats.mean[o]) * stats.inv_std[o] * params.gamma[o] + params.beta[o]).max(0.0);
+                    let (mean, inv_std) = (&stats.mean[..c], &stats.inv_std[..c]);
+                    let (gamma, beta) = (&params.gamma[..c], &params.beta[..c]);
+                    let mut y = z.like(c);
+                    y.for_each_frame_mut(|row, frame| {
+                        let zs = z.frame(row / z.frames, row % z.frames);
+                        for (ys, zs) in frame.chunks_exact_mut(c).zip(zs.chunks_exact(c)) {
+                            for o in 0..c {
+                                ys[o] = ((zs[o] - mean[o]) * inv_std[o] * gamma[o] + beta[o]).max(0.0);
+                            }
                         }
                     });
                     tape.pre_norm.push(z);
@@ -245,32 +253,37 @@ impl DenseLayer {
 }
 
 impl BatchStats {
-    /// Per-channel mean and biased variance over the real pixels (accumulated in f64).
+    /// Per-channel mean and biased variance over the real pixels.
     fn of(z: &Maps, epsilon: f64) -> Self {
-        let c = z.channels;
-        let mut sum = vec![0.0f64; c];
-        let mut count = 0usize;
-        z.for_each_pixel(|pixel| {
-            for (s, v) in sum.iter_mut().zip(pixel) {
-                *s += *v as f64;
-            }
-            count += 1;
-        });
-        let mean: Vec<f64> = sum.iter().map(|s| s / count as f64).collect();
-        let mut square = vec![0.0f64; c];
-        z.for_each_pixel(|pixel| {
-            for ((s, v), m) in square.iter_mut().zip(pixel).zip(&mean) {
-                let d = *v as f64 - m;
-                *s += d * d;
-            }
-        });
-        let variance: Vec<f64> = square.iter().map(|s| s / count as f64).collect();
+        let mean = per_channel_mean(z, |_, v| v as f64);
+        let variance = per_channel_mean(z, |o, v| (v as f64 - mean[o]).powi(2));
         Self {
             mean: mean.iter().map(|m| *m as f32).collect(),
             variance: variance.iter().map(|v| *v as f32).collect(),
             inv_std: variance.iter().map(|v| (1.0 / (v + epsilon).sqrt()) as f32).collect(),
         }
     }
+}
+
+/// The mean over the real pixels of `f(channel, value)`, per channel: summed in f64 frame by
+/// frame, then over the frames in order, so the result does not depend on the threads.
+fn per_channel_mean(z: &Maps, f: impl Fn(usize, f32) -> f64 + Sync) -> Vec<f64> {
+    let c = z.channels;
+    let partials = z.map_frames(|_, frame| {
+        let mut sum = vec![0.0f64; c];
+        for pixel in frame.chunks_exact(c) {
+            for (o, (s, v)) in sum.iter_mut().zip(pixel).enumerate() {
+                *s += f(o, *v);
+            }
+        }
+        sum
+    });
+    let mut total = vec![0.0f64; c];
+    for p in &partials {
+        total.iter_mut().zip(p).for_each(|(t, v)| *t += v);
+    }
+    let count = (z.batch * z.frames * z.bins) as f64;
+    total.iter().map(|t| t / count).collect()
 }
 
 /// Backward through `y = relu(gamma * (z - mean) * inv_std + beta)`: `z` (the pre-norm map) is
@@ -284,44 +297,45 @@ fn batch_norm_relu_backward(
     d_gamma: &mut [f32],
     d_beta: &mut [f32],
 ) {
-    let c = z.channels;
-    let mut sum = vec![0.0f64; c];
-    let mut sum_x = vec![0.0f64; c];
-    let mut count = 0usize;
-    for b in 0..z.batch {
-        for t in 0..z.frames {
-            let (zs, ys, ds) = (z.frame(b, t), y.frame(b, t), d_y.frame(b, t));
-            for i in 0..zs.len() {
-                let o = i % c;
-                if ys[i] > 0.0 {
-                    let x_hat = (zs[i] - stats.mean[o]) * stats.inv_std[o];
-                    sum[o] += ds[i] as f64;
-                    sum_x[o] += (ds[i] * x_hat) as f64;
-                }
+    let (c, frames) = (z.channels, z.frames);
+    let (mean, inv_std) = (&stats.mean[..c], &stats.inv_std[..c]);
+    // Per frame: the sums of d_a and d_a * x_hat, where d_a is d_y where ReLU passed it.
+    let partials = z.map_frames(|row, zs| {
+        let (ys, ds) = (y.frame(row / frames, row % frames), d_y.frame(row / frames, row % frames));
+        let (mut sum, mut sum_x) = (vec![0.0f64; c], vec![0.0f64; c]);
+        let (sum_c, sum_x_c) = (&mut sum[..c], &mut sum_x[..c]);
+        for ((zp, yp), dp) in zs.chunks_exact(c).zip(ys.chunks_exact(c)).zip(ds.chunks_exact(c)) {
+            for o in 0..c {
+                let d_a = if yp[o] > 0.0 { dp[o] } else { 0.0 };
+                sum_c[o] += d_a as f64;
+                sum_x_c[o] += (d_a * ((zp[o] - mean[o]) * inv_std[o])) as f64;
             }
-            count += z.bins;
         }
+        (sum, sum_x)
+    });
+    let (mut sum, mut sum_x) = (vec![0.0f64; c], vec![0.0f64; c]);
+    for (s, sx) in &partials {
+        sum.iter_mut().zip(s).for_each(|(t, v)| *t += v);
+        sum_x.iter_mut().zip(sx).for_each(|(t, v)| *t += v);
     }
     for o in 0..c {
         d_gamma[o] += sum_x[o] as f32;
         d_beta[o] += sum[o] as f32;
     }
-    let n = count as f64;
+    let n = (z.batch * frames * z.bins) as f64;
     let mean_d: Vec<f32> = sum.iter().map(|s| (s / n) as f32).collect();
     let mean_dx: Vec<f32> = sum_x.iter().map(|s| (s / n) as f32).collect();
     let scale: Vec<f32> = (0..c).map(|o| params.gamma[o] * stats.inv_std[o]).collect();
-    for b in 0..z.batch {
-        for t in 0..z.frames {
-            let (ys, ds) = (y.frame(b, t), d_y.frame(b, t));
-            let start = z.pixel(b, t, 0) * c;
-            let zs = &mut z.data[start..start + ys.len()];
-            for i in 0..zs.len() {
-                let o = i % c;
-                let x_hat = (zs[i] - stats.mean[o]) * stats.inv_std[o];
-                let d_a = if ys[i] > 0.0 { ds[i] } else { 0.0 };
-                zs[i] = scale[o] * (d_a - mean_d[o] - x_hat * mean_dx[o]);
+    let (mean_d, mean_dx, scale) = (&mean_d[..c], &mean_dx[..c], &scale[..c]);
+    z.for_each_frame_mut(|row, zs| {
+        let (ys, ds) = (y.frame(row / frames, row % frames), d_y.frame(row / frames, row % frames));
+        for ((zp, yp), dp) in zs.chunks_exact_mut(c).zip(ys.chunks_exact(c)).zip(ds.chunks_exact(c)) {
+            for o in 0..c {
+                let d_a = if yp[o] > 0.0 { dp[o] } else { 0.0 };
+                let x_hat = (zp[o] - mean[o]) * inv_std[o];
+                zp[o] = scale[o] * (d_a - mean_d[o] - x_hat * mean_dx[o]);
             }
         }
-    }
+    });
     z.clear_border();
 }

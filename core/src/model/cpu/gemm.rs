@@ -178,6 +178,87 @@ fn matmul_serial(dst: &mut [f32], lhs: View, rhs: View) {
     unsafe { gemm_raw(dst.as_mut_ptr(), rhs.cols, false, lhs, rhs, gemm::Parallelism::None) }
 }
 
+/// [`matmul`] on the calling thread only, for products inside [`for_each_row_tile`] or
+/// [`sum_over_row_tiles`] (which spread the work over the threads themselves).
+pub(crate) fn matmul_here(dst: &mut [f32], dst_row_stride: usize, accumulate: bool, lhs: View, rhs: View) {
+    let (m, k, n) = (lhs.rows, lhs.cols, rhs.cols);
+    assert_eq!(rhs.rows, k, "inner dimensions differ");
+    if m == 0 || n == 0 {
+        return;
+    }
+    assert!((m - 1) * dst_row_stride + n <= dst.len(), "product ends past the buffer's {} values", dst.len());
+    if k == 0 {
+        if !accumulate {
+            (0..m).for_each(|i| dst[i * dst_row_stride..][..n].fill(0.0));
+        }
+        return;
+    }
+    // SAFETY: as in `matmul`: the views were bounds-checked when built and every element written
+    // lies inside `dst` (checked above), which is borrowed mutably.
+    unsafe { gemm_raw(dst.as_mut_ptr(), dst_row_stride, accumulate, lhs, rhs, gemm::Parallelism::None) }
+}
+
+/// Pixels per tile of the tiled convolution products: a tile's rows of every operand (a few
+/// hundred KB at the widest layers) stay in the core's cache while all of a layer's parts and
+/// taps read them, instead of each product streaming the whole map through memory once more.
+pub(crate) const TILE_ROWS: usize = 2048;
+
+/// Calls `f(tile, first, rows)` for rows `first..first + rows` of the row-major matrix `dst`
+/// (`row_len` values a row), in tiles of [`TILE_ROWS`] rows spread over the threads; `tile` holds
+/// exactly those rows.
+pub(crate) fn for_each_row_tile(
+    dst: &mut [f32],
+    row_len: usize,
+    first: usize,
+    rows: usize,
+    f: impl Fn(&mut [f32], usize, usize) + Sync,
+) {
+    let span = &mut dst[first * row_len..(first + rows) * row_len];
+    let tile = |(i, chunk): (usize, &mut [f32])| f(chunk, first + i * TILE_ROWS, chunk.len() / row_len);
+    #[cfg(feature = "parallel")]
+    {
+        use rayon::prelude::*;
+        span.par_chunks_mut(TILE_ROWS * row_len).enumerate().for_each(tile);
+    }
+    #[cfg(not(feature = "parallel"))]
+    span.chunks_mut(TILE_ROWS * row_len).enumerate().for_each(tile);
+}
+
+/// `sum over tiles of f(sum, first, rows)` for rows `first..first + rows` in tiles of
+/// [`TILE_ROWS`]: each thread adds its tiles into its own zeroed buffer of `len` values (`f`
+/// accumulates into the buffer it is given), and the buffers are added up. For products whose
+/// inner dimension is the pixels (weight gradients): their small results stay in cache while
+/// each tile's rows are read once for every part and tap.
+pub(crate) fn sum_over_row_tiles(
+    len: usize,
+    first: usize,
+    rows: usize,
+    f: impl Fn(&mut [f32], usize, usize) + Sync,
+) -> Vec<f32> {
+    let tiles = rows.div_ceil(TILE_ROWS);
+    let shares = threads().min(tiles).max(1);
+    let share = |s: usize| {
+        let mut sum = vec![0.0f32; len];
+        for t in (s..tiles).step_by(shares) {
+            let start = t * TILE_ROWS;
+            f(&mut sum, first + start, TILE_ROWS.min(rows - start));
+        }
+        sum
+    };
+    #[cfg(feature = "parallel")]
+    let mut sums: Vec<Vec<f32>> = {
+        use rayon::prelude::*;
+        (0..shares).into_par_iter().map(share).collect()
+    };
+    #[cfg(not(feature = "parallel"))]
+    let mut sums: Vec<Vec<f32>> = (0..shares).map(share).collect();
+    let mut total = sums.swap_remove(0);
+    for other in &sums {
+        total.iter_mut().zip(other).for_each(|(t, o)| *t += o);
+    }
+    total
+}
+
 fn threads() -> usize {
     #[cfg(feature = "parallel")]
     return rayon::current_num_threads();

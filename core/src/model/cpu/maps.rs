@@ -108,6 +108,41 @@ impl Maps {
         }
     }
 
+    /// Calls `f(row, frame)` for every real frame, spread over the threads: `row` is
+    /// `b * frames + t`, `frame` its values (`[bins][channels]`). The border is not touched.
+    pub fn for_each_frame_mut(&mut self, f: impl Fn(usize, &mut [f32]) + Sync) {
+        let (c, bins, frames, batch) = (self.channels, self.bins, self.frames, self.batch);
+        let example_rows = frames + 2;
+        let real = |(r, row): (usize, &mut [f32])| {
+            let (b, t) = (r / example_rows, r % example_rows);
+            if b < batch && t >= 2 {
+                f(b * frames + t - 2, &mut row[c..(bins + 1) * c]);
+            }
+        };
+        let row_len = self.width() * c;
+        #[cfg(feature = "parallel")]
+        {
+            use rayon::prelude::*;
+            self.data.par_chunks_mut(row_len).enumerate().for_each(real);
+        }
+        #[cfg(not(feature = "parallel"))]
+        self.data.chunks_mut(row_len).enumerate().for_each(real);
+    }
+
+    /// `f(row, frame)` for every real frame (as [`Self::for_each_frame_mut`] gives them), in
+    /// order, computed over the threads.
+    pub fn map_frames<T: Send>(&self, f: impl Fn(usize, &[f32]) -> T + Sync) -> Vec<T> {
+        let frames = self.frames;
+        let one = |r: usize| f(r, self.frame(r / frames, r % frames));
+        #[cfg(feature = "parallel")]
+        {
+            use rayon::prelude::*;
+            (0..self.batch * frames).into_par_iter().map(one).collect()
+        }
+        #[cfg(not(feature = "parallel"))]
+        (0..self.batch * frames).map(one).collect()
+    }
+
     /// The map as `[batch, channels, frames, bins]` (burn's layout), for tests and conversions.
     #[cfg(test)]
     pub fn to_nchw(&self) -> Vec<f32> {
@@ -139,5 +174,28 @@ impl Maps {
             }
         }
         m
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frame_helpers_visit_the_real_frames_in_order_and_nothing_else() {
+        let mut m = Maps::zeros(3, 4, 5, 2);
+        m.for_each_frame_mut(|row, frame| frame.fill(row as f32 + 1.0));
+        for b in 0..3 {
+            for t in 0..4 {
+                assert!(m.frame(b, t).iter().all(|v| *v == (b * 4 + t) as f32 + 1.0));
+            }
+        }
+        // Every real pixel was written, no border value.
+        let total: f32 = m.data.iter().sum();
+        assert_eq!(total, (1..=12).map(|r| r as f32 * 10.0).sum::<f32>());
+        assert_eq!(
+            m.map_frames(|row, frame| (row, frame[0])),
+            (0..12).map(|r| (r, r as f32 + 1.0)).collect::<Vec<_>>()
+        );
     }
 }

@@ -414,7 +414,9 @@ mod tests {
     #[test]
     fn dense_block_gradients_match_autodiff() {
         let d = device();
-        let shape = [2, 3, 6, 5];
+        // Large enough that the convolutions' products run over several pixel tiles.
+        let shape = [2, 3, 50, 40];
+        assert!(Maps::zeros(2, 50, 40, 3).pixels() > 2 * super::super::gemm::TILE_ROWS);
         let mut block = DenseBlockConfig::new(3, 4).init(&d);
         randomise_norms(&mut block, &d);
         // The CPU block starts from the statistics before burn's forward moves them.
@@ -430,7 +432,7 @@ mod tests {
         assert_close("output", &tape.outputs.last().unwrap().to_nchw(), &flat(y), 1e-5);
         net.update_running_stats(&tape);
         let mut g = net.zero_grads();
-        let d_x = net.backward(&[&x_map], tape, Maps::from_nchw(&flat(r), [2, 4, 6, 5]), &mut g, true);
+        let d_x = net.backward(&[&x_map], tape, Maps::from_nchw(&flat(r), [2, 4, 50, 40]), &mut g, true);
         assert_close("input", &d_x[0].to_nchw(), &flat(x.grad(&grads).unwrap()), 1e-4);
         for (i, ((conv, norm), layer)) in block.convs.iter().zip(&block.norms).zip(&net.layers).enumerate() {
             assert_close(
