@@ -10,7 +10,7 @@
 
 use super::conv::{Conv3x3, TapGrads};
 use super::maps::Maps;
-use super::values;
+use super::{norm_frames, values};
 use crate::model::dense_block::DenseBlock;
 use burn::nn::BatchNorm;
 use burn::nn::conv::Conv2d;
@@ -114,17 +114,10 @@ impl Dense {
                 }
                 Norm::Batch(params) => {
                     let stats = BatchStats::of(&z, params.epsilon);
-                    let (mean, inv_std) = (&stats.mean[..c], &stats.inv_std[..c]);
-                    let (gamma, beta) = (&params.gamma[..c], &params.beta[..c]);
                     let mut y = z.like(c);
                     y.for_each_frame_mut(|row, frame| {
                         let zs = z.frame(row / z.frames, row % z.frames);
-                        for (ys, zs) in frame.chunks_exact_mut(c).zip(zs.chunks_exact(c)) {
-                            let (ys, zs) = (&mut ys[..c], &zs[..c]);
-                            for o in 0..c {
-                                ys[o] = ((zs[o] - mean[o]) * inv_std[o] * gamma[o] + beta[o]).max(0.0);
-                            }
-                        }
+                        norm_frames::normalise_relu(frame, zs, &stats.mean, &stats.inv_std, &params.gamma, &params.beta);
                     });
                     tape.pre_norm.push(z);
                     tape.stats.push(stats);
@@ -273,16 +266,9 @@ impl BatchStats {
 /// variance to round-off.)
 fn per_channel_mean(z: &Maps, centre: &[f64], power: i32) -> Vec<f64> {
     let c = z.channels;
-    let centre = &centre[..c];
     let partials = z.map_frames(|_, frame| {
         let mut sum = vec![0.0f64; c];
-        let sum_c = &mut sum[..c];
-        for pixel in frame.chunks_exact(c) {
-            let pixel = &pixel[..c];
-            for o in 0..c {
-                sum_c[o] += (pixel[o] as f64 - centre[o]).powi(power);
-            }
-        }
+        norm_frames::add_centred_powers(&mut sum, frame, centre, power);
         sum
     });
     let mut total = vec![0.0f64; c];
@@ -310,15 +296,7 @@ fn batch_norm_relu_backward(
     let partials = z.map_frames(|row, zs| {
         let (ys, ds) = (y.frame(row / frames, row % frames), d_y.frame(row / frames, row % frames));
         let (mut sum, mut sum_x) = (vec![0.0f64; c], vec![0.0f64; c]);
-        let (sum_c, sum_x_c) = (&mut sum[..c], &mut sum_x[..c]);
-        for ((zp, yp), dp) in zs.chunks_exact(c).zip(ys.chunks_exact(c)).zip(ds.chunks_exact(c)) {
-            let (zp, yp, dp) = (&zp[..c], &yp[..c], &dp[..c]);
-            for o in 0..c {
-                let d_a = if yp[o] > 0.0 { dp[o] } else { 0.0 };
-                sum_c[o] += d_a as f64;
-                sum_x_c[o] += (d_a * ((zp[o] - mean[o]) * inv_std[o])) as f64;
-            }
-        }
+        norm_frames::add_backward_sums(&mut sum, &mut sum_x, zs, ys, ds, mean, inv_std);
         (sum, sum_x)
     });
     let (mut sum, mut sum_x) = (vec![0.0f64; c], vec![0.0f64; c]);
@@ -337,14 +315,7 @@ fn batch_norm_relu_backward(
     let (mean_d, mean_dx, scale) = (&mean_d[..c], &mean_dx[..c], &scale[..c]);
     z.for_each_frame_mut(|row, zs| {
         let (ys, ds) = (y.frame(row / frames, row % frames), d_y.frame(row / frames, row % frames));
-        for ((zp, yp), dp) in zs.chunks_exact_mut(c).zip(ys.chunks_exact(c)).zip(ds.chunks_exact(c)) {
-            let (zp, yp, dp) = (&mut zp[..c], &yp[..c], &dp[..c]);
-            for o in 0..c {
-                let d_a = if yp[o] > 0.0 { dp[o] } else { 0.0 };
-                let x_hat = (zp[o] - mean[o]) * inv_std[o];
-                zp[o] = scale[o] * (d_a - mean_d[o] - x_hat * mean_dx[o]);
-            }
-        }
+        norm_frames::backward_in_place(zs, ys, ds, mean, inv_std, scale, mean_d, mean_dx);
     });
     z.clear_border();
 }

@@ -27,6 +27,7 @@ mod dense;
 mod gemm;
 mod kernels;
 mod maps;
+mod norm_frames;
 mod pool;
 mod stream;
 pub mod train;
