@@ -117,7 +117,14 @@ impl Dense {
                     let mut y = z.like(c);
                     y.for_each_frame_mut(|row, frame| {
                         let zs = z.frame(row / z.frames, row % z.frames);
-                        norm_frames::normalise_relu(frame, zs, &stats.mean, &stats.inv_std, &params.gamma, &params.beta);
+                        norm_frames::normalise_relu(
+                            frame,
+                            zs,
+                            &stats.mean,
+                            &stats.inv_std,
+                            &params.gamma,
+                            &params.beta,
+                        );
                     });
                     tape.pre_norm.push(z);
                     tape.stats.push(stats);
