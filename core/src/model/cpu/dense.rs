@@ -278,12 +278,17 @@ fn per_channel_mean(z: &Maps, centre: &[f64], power: i32) -> Vec<f64> {
         norm_frames::add_centred_powers(&mut sum, frame, centre, power);
         sum
     });
+    let count = (z.batch * z.frames * z.bins) as f64;
+    add_up(c, &partials).iter().map(|t| t / count).collect()
+}
+
+/// Per-frame partial sums added up per channel, in frame order.
+fn add_up<'a>(c: usize, partials: impl IntoIterator<Item = &'a Vec<f64>>) -> Vec<f64> {
     let mut total = vec![0.0f64; c];
-    for p in &partials {
+    for p in partials {
         total.iter_mut().zip(p).for_each(|(t, v)| *t += v);
     }
-    let count = (z.batch * z.frames * z.bins) as f64;
-    total.iter().map(|t| t / count).collect()
+    total
 }
 
 /// Backward through `y = relu(gamma * (z - mean) * inv_std + beta)`: `z` (the pre-norm map) is
@@ -306,11 +311,8 @@ fn batch_norm_relu_backward(
         norm_frames::add_backward_sums(&mut sum, &mut sum_x, zs, ys, ds, mean, inv_std);
         (sum, sum_x)
     });
-    let (mut sum, mut sum_x) = (vec![0.0f64; c], vec![0.0f64; c]);
-    for (s, sx) in &partials {
-        sum.iter_mut().zip(s).for_each(|(t, v)| *t += v);
-        sum_x.iter_mut().zip(sx).for_each(|(t, v)| *t += v);
-    }
+    let sum = add_up(c, partials.iter().map(|(s, _)| s));
+    let sum_x = add_up(c, partials.iter().map(|(_, sx)| sx));
     for o in 0..c {
         d_gamma[o] += sum_x[o] as f32;
         d_beta[o] += sum[o] as f32;

@@ -55,7 +55,7 @@ impl<'a> View<'a> {
 }
 
 /// `dst = (accumulate ? dst : 0) + lhs * rhs`, where `dst` is row-major with `dst_row_stride`
-/// from `dst_offset`.
+/// from `dst_offset`, on every thread.
 pub(crate) fn matmul(
     dst: &mut [f32],
     dst_offset: usize,
@@ -63,6 +63,26 @@ pub(crate) fn matmul(
     accumulate: bool,
     lhs: View,
     rhs: View,
+) {
+    product(dst, dst_offset, dst_row_stride, accumulate, lhs, rhs, threads());
+}
+
+/// [`matmul`] on the calling thread only (`dst` from its start), for products inside
+/// [`for_each_row_tile`] or [`sum_over_row_tiles`], which spread the work over the threads
+/// themselves.
+pub(crate) fn matmul_here(dst: &mut [f32], dst_row_stride: usize, accumulate: bool, lhs: View, rhs: View) {
+    product(dst, 0, dst_row_stride, accumulate, lhs, rhs, 1);
+}
+
+/// [`matmul`] on up to `threads` threads.
+fn product(
+    dst: &mut [f32],
+    dst_offset: usize,
+    dst_row_stride: usize,
+    accumulate: bool,
+    lhs: View,
+    rhs: View,
+    threads: usize,
 ) {
     let (m, k, n) = (lhs.rows, lhs.cols, rhs.cols);
     assert_eq!(rhs.rows, k, "inner dimensions differ");
@@ -81,12 +101,11 @@ pub(crate) fn matmul(
     }
     // A long inner dimension with a small result (weight gradients: pixels x channels) gives
     // gemm's own threading, which splits the result, nothing to share: split the sum instead.
-    let threads = threads();
     if threads > 1 && k >= 8192 && m * n <= 256 * 256 {
         split_inner(dst, dst_offset, dst_row_stride, accumulate, lhs, rhs, threads);
         return;
     }
-    let parallel = if (m * n * k) as f64 > 2e6 { parallelism() } else { gemm::Parallelism::None };
+    let parallel = if threads > 1 && (m * n * k) as f64 > 2e6 { parallelism() } else { gemm::Parallelism::None };
     // SAFETY: every element either view reads and every element written was checked to lie
     // inside its slice above; `dst` is borrowed mutably, so nothing else reads it meanwhile.
     unsafe { gemm_raw(dst.as_mut_ptr().add(dst_offset), dst_row_stride, accumulate, lhs, rhs, parallel) }
@@ -178,26 +197,6 @@ fn matmul_serial(dst: &mut [f32], lhs: View, rhs: View) {
     unsafe { gemm_raw(dst.as_mut_ptr(), rhs.cols, false, lhs, rhs, gemm::Parallelism::None) }
 }
 
-/// [`matmul`] on the calling thread only, for products inside [`for_each_row_tile`] or
-/// [`sum_over_row_tiles`] (which spread the work over the threads themselves).
-pub(crate) fn matmul_here(dst: &mut [f32], dst_row_stride: usize, accumulate: bool, lhs: View, rhs: View) {
-    let (m, k, n) = (lhs.rows, lhs.cols, rhs.cols);
-    assert_eq!(rhs.rows, k, "inner dimensions differ");
-    if m == 0 || n == 0 {
-        return;
-    }
-    assert!((m - 1) * dst_row_stride + n <= dst.len(), "product ends past the buffer's {} values", dst.len());
-    if k == 0 {
-        if !accumulate {
-            (0..m).for_each(|i| dst[i * dst_row_stride..][..n].fill(0.0));
-        }
-        return;
-    }
-    // SAFETY: as in `matmul`: the views were bounds-checked when built and every element written
-    // lies inside `dst` (checked above), which is borrowed mutably.
-    unsafe { gemm_raw(dst.as_mut_ptr(), dst_row_stride, accumulate, lhs, rhs, gemm::Parallelism::None) }
-}
-
 /// Pixels per tile of the tiled convolution products: a tile's rows of every operand (a few
 /// hundred KB at the widest layers) stay in the core's cache while all of a layer's parts and
 /// taps read them, instead of each product streaming the whole map through memory once more.
@@ -252,7 +251,7 @@ pub(crate) fn sum_over_row_tiles(
     };
     #[cfg(not(feature = "parallel"))]
     let mut sums: Vec<Vec<f32>> = (0..shares).map(share).collect();
-    let mut total = sums.swap_remove(0);
+    let mut total = sums.remove(0);
     for other in &sums {
         total.iter_mut().zip(other).for_each(|(t, o)| *t += o);
     }
