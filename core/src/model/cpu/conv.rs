@@ -1,68 +1,81 @@
 //! The dense blocks' causal 3x3 convolution (two past frames, one bin either side) on
-//! [`Maps`], forward and backward, each a few matrix products over zero-copy views.
+//! [`Maps`], forward and backward.
 //!
-//! Output pixel P reads input pixel `P + (kt - 2) * width + kf - 1` for time tap kt and
-//! frequency tap kf; the three frequency taps of one time tap are one contiguous window of
-//! `3 * channels` values, so per time tap the convolution is `windows(input) @ W_kt`. The input
-//! gradient is the same shape of product the other way round: input pixel p receives from
-//! output pixels `p + (2 - kt) * width + 1 - kf`, i.e. from the window of three output-gradient
-//! pixels starting at `p + (2 - kt) * width - 1` (taps reversed in frequency), so it is
-//! `windows(d_out) @ W'_kt` with no col2im. The weight gradient is `windows(input)^T @ d_out`.
-//! An input given as several parts (a concatenation along channels) is never built: each part
-//! has its own slice of the weights. Each product runs tile by tile over the pixels
-//! ([`super::gemm::TILE_ROWS`]), every part and tap on one tile before the next, so a tile's
-//! rows are read from memory once rather than once per part and tap.
+//! Output pixel (t, f) reads input frames t - 2 ..= t and bins f - 1 ..= f + 1. The batch path
+//! runs Winograd's F(4, 3) along frequency ([`super::winograd`]): each map row is cut into
+//! tiles of four output bins, whose six input bins are transformed into six points; per point
+//! and time tap the convolution is then one matrix product `[tiles, in] x [in, out]`, and the
+//! time taps are the same products over rows of points two, one and zero rows back (offset
+//! views, nothing copied). That is 18 multiply-adds per input and output channel for four
+//! output pixels instead of 36. The input gradient is the same convolution of the output
+//! gradient with the kernel flipped (reading rows ahead instead of back), and the weight
+//! gradient the points' products `points^T x A dy` summed over tiles, then `G^T`. An input
+//! given as several parts (a concatenation along channels) is never built: each part's points
+//! fill their own columns. All of it runs unit by unit over rows ([`unit_rows`]), a unit's
+//! points staying in cache between the transforms and the products.
+//!
+//! The streaming path (one frame at a time, [`Conv3x3::forward_frame`]) keeps the direct
+//! convolution: a frame is one row, too little for the transforms to pay.
 
 use super::gemm::{View, for_each_row_tile, matmul_here, sum_over_row_tiles};
 use super::kernels::rows_times;
 use super::maps::Maps;
+use super::winograd::{self, POINTS, TILE};
+use std::cell::RefCell;
 
 #[derive(Clone, Debug)]
 pub(crate) struct Conv3x3 {
     pub out_channels: usize,
     /// Channels of each input part.
     pub parts: Vec<usize>,
-    /// Per part and time tap, `[3 * channels, out]`: row `kf * channels + c`.
+    /// Per part and time tap, `[3 * channels, out]`: row `kf * channels + c` (the streaming
+    /// path's direct convolution).
     forward_taps: Vec<[Vec<f32>; 3]>,
-    /// Per part and time tap, `[3 * out, channels]`: row `j * out + o` holds frequency tap
-    /// `2 - j`.
-    backward_taps: Vec<[Vec<f32>; 3]>,
+    /// The kernel at the Winograd points: `[3 (time tap)][POINTS][in][out]`, all parts' input
+    /// channels in order.
+    forward_points: Vec<f32>,
+    /// Per part, the flipped kernel at the points for the input gradient:
+    /// `[3 (time tap)][POINTS][out][channels]`.
+    backward_points: Vec<Vec<f32>>,
 }
 
 /// Weight gradients in the layout of [`Conv3x3`]'s forward taps.
 pub(crate) type TapGrads = Vec<[Vec<f32>; 3]>;
+
+/// Tiles in a row of `bins` bins.
+fn tiles(bins: usize) -> usize {
+    bins.div_ceil(TILE)
+}
+
+/// Map rows per unit of work for maps of `bins` bins whose transformed side has `channels`
+/// channels: as many as keep the unit's points (six values per input value) within a few
+/// hundred KB, so they stay in the core's cache between the transform and the products, but
+/// at least 4 (each unit also transforms the two rows before it, for the time taps).
+pub(crate) fn unit_rows(bins: usize, channels: usize) -> usize {
+    const BYTES: usize = 1 << 19;
+    (BYTES / (POINTS * tiles(bins) * channels * 4)).clamp(4, 64)
+}
 
 impl Conv3x3 {
     /// `weight`: burn's `[out, in, 3 (time), 3 (frequency)]`, each output channel scaled by
     /// `scale[o]` (batch norm folded in) when given; `parts` add up to `in`.
     pub fn new(weight: &[f32], out_channels: usize, parts: &[usize], scale: Option<&[f64]>) -> Self {
         let cin: usize = parts.iter().sum();
-        assert_eq!(weight.len(), out_channels * cin * 9, "weights are not [out, in, 3, 3]");
+        let cout = out_channels;
+        assert_eq!(weight.len(), cout * cin * 9, "weights are not [out, in, 3, 3]");
         let w = |o: usize, c: usize, kt: usize, kf: usize| {
             let v = weight[((o * cin + c) * 3 + kt) * 3 + kf];
-            scale.map_or(v, |s| (v as f64 * s[o]) as f32)
+            scale.map_or(v as f64, |s| (v as f64 * s[o]) as f32 as f64)
         };
         let mut forward_taps = Vec::with_capacity(parts.len());
-        let mut backward_taps = Vec::with_capacity(parts.len());
         let mut first = 0;
         for &n in parts {
             forward_taps.push(std::array::from_fn(|kt| {
-                let mut m = vec![0.0f32; 3 * n * out_channels];
+                let mut m = vec![0.0f32; 3 * n * cout];
                 for kf in 0..3 {
                     for c in 0..n {
-                        for o in 0..out_channels {
-                            m[(kf * n + c) * out_channels + o] = w(o, first + c, kt, kf);
-                        }
-                    }
-                }
-                m
-            }));
-            backward_taps.push(std::array::from_fn(|kt| {
-                let mut m = vec![0.0f32; 3 * out_channels * n];
-                for j in 0..3 {
-                    for o in 0..out_channels {
-                        for c in 0..n {
-                            m[(j * out_channels + o) * n + c] = w(o, first + c, kt, 2 - j);
+                        for o in 0..cout {
+                            m[(kf * n + c) * cout + o] = w(o, first + c, kt, kf) as f32;
                         }
                     }
                 }
@@ -70,25 +83,69 @@ impl Conv3x3 {
             }));
             first += n;
         }
-        Self { out_channels, parts: parts.to_vec(), forward_taps, backward_taps }
-    }
-
-    /// `conv(cat(inputs))` without bias into `out` (overwritten; its border is left dirty).
-    pub fn forward(&self, inputs: &[&Maps], out: &mut Maps) {
-        let cout = self.out_channels;
-        let (first, count) = out.conv_span();
-        let width = out.width();
-        for_each_row_tile(&mut out.data, cout, first, count, |tile, start, rows| {
-            for (p, (input, taps)) in inputs.iter().zip(&self.forward_taps).enumerate() {
-                let n = input.channels;
-                debug_assert_eq!(n, self.parts[p]);
-                for (kt, tap) in taps.iter().enumerate() {
-                    let windows =
-                        View::new(&input.data, (start + kt * width - 2 * width - 1) * n, [rows, 3 * n], [n, 1]);
-                    matmul_here(tile, cout, p > 0 || kt > 0, windows, View::rows(tap, 3 * n, cout));
+        let mut forward_points = vec![0.0f32; 3 * POINTS * cin * cout];
+        for kt in 0..3 {
+            for c in 0..cin {
+                for o in 0..cout {
+                    let points = winograd::kernel_points(std::array::from_fn(|kf| w(o, c, kt, kf)));
+                    for (i, v) in points.into_iter().enumerate() {
+                        forward_points[((kt * POINTS + i) * cin + c) * cout + o] = v;
+                    }
                 }
             }
+        }
+        let mut backward_points = Vec::with_capacity(parts.len());
+        let mut first = 0;
+        for &n in parts {
+            let mut m = vec![0.0f32; 3 * POINTS * cout * n];
+            for kt in 0..3 {
+                for o in 0..cout {
+                    for c in 0..n {
+                        let flipped = std::array::from_fn(|v| w(o, first + c, kt, 2 - v));
+                        for (i, v) in winograd::kernel_points(flipped).into_iter().enumerate() {
+                            m[((kt * POINTS + i) * cout + o) * n + c] = v;
+                        }
+                    }
+                }
+            }
+            backward_points.push(m);
+            first += n;
+        }
+        Self { out_channels, parts: parts.to_vec(), forward_taps, forward_points, backward_points }
+    }
+
+    fn in_channels(&self) -> usize {
+        self.parts.iter().sum()
+    }
+
+    /// `conv(cat(inputs))` without bias into `out`: every real pixel overwritten, the border
+    /// rows between examples left dirty, the border columns untouched.
+    pub fn forward(&self, inputs: &[&Maps], out: &mut Maps) {
+        let (cin, cout) = (self.in_channels(), self.out_channels);
+        let (width, bins) = (out.width(), out.bins);
+        let tiles = tiles(bins);
+        let (first, count) = out.conv_rows();
+        for_each_row_tile(&mut out.data, width * cout, first, count, unit_rows(bins, cin), |block, start, rows| {
+            // Input rows start - 2 .. start + rows: output row r's time tap kt reads row r + kt.
+            let (plane_in, plane_out) = ((rows + 2) * tiles * cin, rows * tiles * cout);
+            with_scratch(POINTS * plane_in, POINTS * plane_out, |points, products| {
+                parts_to_points(inputs, start - 2, rows + 2, points);
+                for (i, product) in products.chunks_exact_mut(plane_out).enumerate() {
+                    for kt in 0..3 {
+                        let lhs = View::new(points, i * plane_in + kt * tiles * cin, [rows * tiles, cin], [cin, 1]);
+                        let rhs = View::rows(self.forward_point(kt, i), cin, cout);
+                        matmul_here(product, cout, kt > 0, lhs, rhs);
+                    }
+                }
+                points_to_rows(products, rows, tiles, cout, block, false);
+            });
         });
+    }
+
+    /// `[in][out]` of time tap `kt` at point `i`.
+    fn forward_point(&self, kt: usize, i: usize) -> &[f32] {
+        let len = self.in_channels() * self.out_channels;
+        &self.forward_points[(kt * POINTS + i) * len..][..len]
     }
 
     /// The streaming form of [`Self::forward`] (no allocation): every map holds one frame
@@ -114,46 +171,68 @@ impl Conv3x3 {
 
     /// Adds the weight gradients for `d_out` (zero outside real pixels) to `grads`.
     pub fn weight_grad(&self, inputs: &[&Maps], d_out: &Maps, grads: &mut TapGrads) {
-        let cout = self.out_channels;
-        let (first, count) = d_out.conv_span();
-        let width = d_out.width();
-        // Every part's and tap's gradient in one buffer, in `grads`' order.
-        let len = 9 * cout * self.parts.iter().sum::<usize>();
-        let sum = sum_over_row_tiles(len, first, count, |sum, start, rows| {
-            let d_out_rows = View::new(&d_out.data, start * cout, [rows, cout], [cout, 1]);
-            let mut at = 0;
-            for input in inputs {
-                let n = input.channels;
-                for kt in 0..3 {
-                    let windows =
-                        View::new(&input.data, (start + kt * width - 2 * width - 1) * n, [rows, 3 * n], [n, 1]);
-                    matmul_here(&mut sum[at..at + 3 * n * cout], cout, true, windows.t(), d_out_rows);
-                    at += 3 * n * cout;
+        let (cin, cout) = (self.in_channels(), self.out_channels);
+        let tiles = tiles(d_out.bins);
+        let (first, count) = d_out.conv_rows();
+        // Per time tap and point, `[in][out]`: the gradient of the kernel at the points.
+        let len = 3 * POINTS * cin * cout;
+        let sum = sum_over_row_tiles(len, first, count, unit_rows(d_out.bins, cin), |sum, start, rows| {
+            let (plane_in, plane_out) = ((rows + 2) * tiles * cin, rows * tiles * cout);
+            with_scratch(POINTS * plane_in, POINTS * plane_out, |points, d_points| {
+                parts_to_points(inputs, start - 2, rows + 2, points);
+                grads_to_points(d_out, start, rows, d_points);
+                for i in 0..POINTS {
+                    let d_rows = View::new(d_points, i * plane_out, [rows * tiles, cout], [cout, 1]);
+                    for kt in 0..3 {
+                        let lhs = View::new(points, i * plane_in + kt * tiles * cin, [rows * tiles, cin], [cin, 1]);
+                        let sum = &mut sum[(kt * POINTS + i) * cin * cout..][..cin * cout];
+                        matmul_here(sum, cout, true, lhs.t(), d_rows);
+                    }
+                }
+            });
+        });
+        let mut first = 0;
+        for (&n, taps) in self.parts.iter().zip(grads.iter_mut()) {
+            for (kt, tap) in taps.iter_mut().enumerate() {
+                for c in 0..n {
+                    for o in 0..cout {
+                        let at = |i: usize| sum[((kt * POINTS + i) * cin + first + c) * cout + o];
+                        for (kf, g) in winograd::kernel_grad(std::array::from_fn(at)).into_iter().enumerate() {
+                            tap[(kf * n + c) * cout + o] += g;
+                        }
+                    }
                 }
             }
-        });
-        let mut sums = sum.as_slice();
-        for tap in grads.iter_mut().flatten() {
-            let (this, rest) = sums.split_at(tap.len());
-            tap.iter_mut().zip(this).for_each(|(g, s)| *g += s);
-            sums = rest;
+            first += n;
         }
     }
 
-    /// Adds the gradient with respect to input part `part` to `d_in` (its border is left dirty).
+    /// Adds the gradient with respect to input part `part` to `d_in`'s real pixels (its border
+    /// rows between examples are left dirty).
     pub fn input_grad(&self, d_out: &Maps, part: usize, d_in: &mut Maps) {
         let cout = self.out_channels;
         let n = self.parts[part];
         debug_assert_eq!(d_in.channels, n);
-        let (first, count) = d_out.conv_span();
-        let width = d_out.width();
-        let taps = &self.backward_taps[part];
-        for_each_row_tile(&mut d_in.data, n, first, count, |tile, start, rows| {
-            for (kt, tap) in taps.iter().enumerate() {
-                let windows =
-                    View::new(&d_out.data, (start + (2 - kt) * width - 1) * cout, [rows, 3 * cout], [cout, 1]);
-                matmul_here(tile, n, true, windows, View::rows(tap, 3 * cout, n));
-            }
+        let (width, bins) = (d_in.width(), d_in.bins);
+        let tiles = tiles(bins);
+        let (first, count) = d_in.conv_rows();
+        let kernel = &self.backward_points[part];
+        for_each_row_tile(&mut d_in.data, width * n, first, count, unit_rows(bins, cout), |block, start, rows| {
+            // Output-gradient rows start .. start + rows + 2: input row r's time tap kt
+            // receives from row r + 2 - kt.
+            let (plane_in, plane_out) = ((rows + 2) * tiles * cout, rows * tiles * n);
+            with_scratch(POINTS * plane_in, POINTS * plane_out, |points, products| {
+                parts_to_points(&[d_out], start, rows + 2, points);
+                for (i, product) in products.chunks_exact_mut(plane_out).enumerate() {
+                    for kt in 0..3 {
+                        let back = (2 - kt) * tiles * cout;
+                        let lhs = View::new(points, i * plane_in + back, [rows * tiles, cout], [cout, 1]);
+                        let rhs = View::rows(&kernel[(kt * POINTS + i) * cout * n..][..cout * n], cout, n);
+                        matmul_here(product, n, kt > 0, lhs, rhs);
+                    }
+                }
+                points_to_rows(products, rows, tiles, n, block, true);
+            });
         });
     }
 
@@ -182,4 +261,74 @@ impl Conv3x3 {
         }
         out
     }
+}
+
+thread_local! {
+    /// Per thread, the points and products of the unit of rows it works on, reused from unit
+    /// to unit: every value is written before it is read, so no unit allocates or zeroes
+    /// megabytes afresh.
+    static SCRATCH: RefCell<[Vec<f32>; 2]> = const { RefCell::new([Vec::new(), Vec::new()]) };
+}
+
+/// `f(a, b)` on this thread's scratch buffers, `a_len` and `b_len` values long (contents
+/// undefined: left from earlier units).
+fn with_scratch<R>(a_len: usize, b_len: usize, f: impl FnOnce(&mut [f32], &mut [f32]) -> R) -> R {
+    SCRATCH.with(|scratch| {
+        let mut scratch = scratch.borrow_mut();
+        let [a, b] = &mut *scratch;
+        for (buf, len) in [(&mut *a, a_len), (&mut *b, b_len)] {
+            if buf.len() < len {
+                buf.resize(len, 0.0);
+            }
+        }
+        f(&mut a[..a_len], &mut b[..b_len])
+    })
+}
+
+/// Fills `points` (`[POINTS][rows][tiles][channels of all parts]`) with the points of map rows
+/// `first .. first + rows` of the concatenation of `parts`.
+fn parts_to_points(parts: &[&Maps], first: usize, rows: usize, points: &mut [f32]) {
+    let cin: usize = parts.iter().map(|m| m.channels).sum();
+    let (width, tiles) = (parts[0].width(), tiles(parts[0].bins));
+    let plane = rows * tiles * cin;
+    debug_assert_eq!(points.len(), POINTS * plane);
+    let mut offset = 0;
+    for map in parts {
+        let n = map.channels;
+        for r in 0..rows {
+            let row = &map.data[(first + r) * width * n..][..width * n];
+            // Tile j reads pixels 4j .. 4j + 6 of the row (bins 4j - 1 .. 4j + 4).
+            winograd::row_points(row, n, tiles, split_planes(points, plane, r * tiles * cin + offset), cin);
+        }
+        offset += n;
+    }
+}
+
+/// Fills `points` (`[POINTS][rows][tiles][channels]`) with the gradients at the points of
+/// output-gradient rows `first .. first + rows` of `d_out` (`A dy` per tile).
+fn grads_to_points(d_out: &Maps, first: usize, rows: usize, points: &mut [f32]) {
+    let (n, width, bins) = (d_out.channels, d_out.width(), d_out.bins);
+    let tiles = tiles(bins);
+    let plane = rows * tiles * n;
+    for r in 0..rows {
+        let row = &d_out.data[(first + r) * width * n..][..width * n];
+        winograd::row_output_grads(row, n, bins, split_planes(points, plane, r * tiles * n), n);
+    }
+}
+
+/// Writes (or adds, if `accumulate`) the outputs of `products` (`[POINTS][rows][tiles][n]`) to
+/// the real pixels of the map rows in `block` (`rows` rows of `n` channels).
+fn points_to_rows(products: &[f32], rows: usize, tiles: usize, n: usize, block: &mut [f32], accumulate: bool) {
+    let plane = rows * tiles * n;
+    let width = block.len() / (rows * n);
+    for (r, row) in block.chunks_exact_mut(width * n).enumerate() {
+        let m = std::array::from_fn(|i| &products[i * plane + r * tiles * n..]);
+        winograd::row_outputs(m, n, n, row, width - 2, accumulate);
+    }
+}
+
+/// The `POINTS` planes of `points` (each `plane` values), each from `offset` on.
+fn split_planes(points: &mut [f32], plane: usize, offset: usize) -> [&mut [f32]; POINTS] {
+    let mut planes = points.chunks_exact_mut(plane);
+    std::array::from_fn(|_| &mut planes.next().expect("POINTS planes")[offset..])
 }

@@ -197,34 +197,30 @@ fn matmul_serial(dst: &mut [f32], lhs: View, rhs: View) {
     unsafe { gemm_raw(dst.as_mut_ptr(), rhs.cols, false, lhs, rhs, gemm::Parallelism::None) }
 }
 
-/// Pixels per tile of the tiled convolution products: a tile's rows of every operand (a few
-/// hundred KB at the widest layers) stay in the core's cache while all of a layer's parts and
-/// taps read them, instead of each product streaming the whole map through memory once more.
-pub(crate) const TILE_ROWS: usize = 2048;
-
 /// Calls `f(tile, first, rows)` for rows `first..first + rows` of the row-major matrix `dst`
-/// (`row_len` values a row), in tiles of [`TILE_ROWS`] rows spread over the threads; `tile` holds
+/// (`row_len` values a row), in tiles of `tile_rows` rows spread over the threads; `tile` holds
 /// exactly those rows.
 pub(crate) fn for_each_row_tile(
     dst: &mut [f32],
     row_len: usize,
     first: usize,
     rows: usize,
+    tile_rows: usize,
     f: impl Fn(&mut [f32], usize, usize) + Sync,
 ) {
     let span = &mut dst[first * row_len..(first + rows) * row_len];
-    let tile = |(i, chunk): (usize, &mut [f32])| f(chunk, first + i * TILE_ROWS, chunk.len() / row_len);
+    let tile = |(i, chunk): (usize, &mut [f32])| f(chunk, first + i * tile_rows, chunk.len() / row_len);
     #[cfg(feature = "parallel")]
     {
         use rayon::prelude::*;
-        span.par_chunks_mut(TILE_ROWS * row_len).enumerate().for_each(tile);
+        span.par_chunks_mut(tile_rows * row_len).enumerate().for_each(tile);
     }
     #[cfg(not(feature = "parallel"))]
-    span.chunks_mut(TILE_ROWS * row_len).enumerate().for_each(tile);
+    span.chunks_mut(tile_rows * row_len).enumerate().for_each(tile);
 }
 
 /// `sum over tiles of f(sum, first, rows)` for rows `first..first + rows` in tiles of
-/// [`TILE_ROWS`]: each thread adds its tiles into its own zeroed buffer of `len` values (`f`
+/// `tile_rows`: each thread adds its tiles into its own zeroed buffer of `len` values (`f`
 /// accumulates into the buffer it is given), and the buffers are added up. For products whose
 /// inner dimension is the pixels (weight gradients): their small results stay in cache while
 /// each tile's rows are read once for every part and tap.
@@ -232,15 +228,16 @@ pub(crate) fn sum_over_row_tiles(
     len: usize,
     first: usize,
     rows: usize,
+    tile_rows: usize,
     f: impl Fn(&mut [f32], usize, usize) + Sync,
 ) -> Vec<f32> {
-    let tiles = rows.div_ceil(TILE_ROWS);
+    let tiles = rows.div_ceil(tile_rows);
     let shares = threads().min(tiles).max(1);
     let share = |s: usize| {
         let mut sum = vec![0.0f32; len];
         for t in (s..tiles).step_by(shares) {
-            let start = t * TILE_ROWS;
-            f(&mut sum, first + start, TILE_ROWS.min(rows - start));
+            let start = t * tile_rows;
+            f(&mut sum, first + start, tile_rows.min(rows - start));
         }
         sum
     };

@@ -61,14 +61,12 @@ impl Maps {
         &mut self.data[start..start + self.bins * self.channels]
     }
 
-    /// The first pixel and the number of pixels a convolution computes: from the first real
-    /// pixel of example 0 to the last of the last example, so that every 3x3 window (two frames
-    /// back, one bin either side) and every gradient window (two frames ahead) stays inside the
-    /// buffer.
-    pub fn conv_span(&self) -> (usize, usize) {
-        let w = self.width();
-        let first = 2 * w + 1;
-        (first, self.batch * self.example_pixels() - 1 - first)
+    /// The first row and the number of rows a convolution computes: from the first real frame
+    /// of example 0 to the last of the last example (the border rows between examples
+    /// included), so that every 3x3 window (two frames back) and every gradient window (two
+    /// frames ahead) stays inside the buffer.
+    pub fn conv_rows(&self) -> (usize, usize) {
+        (2, self.batch * (self.frames + 2) - 2)
     }
 
     /// Zeroes every value outside the real pixels.

@@ -31,6 +31,7 @@ mod norm_frames;
 mod pool;
 mod stream;
 pub mod train;
+mod winograd;
 
 use super::poconet::{MODEL_BINS, PoCoNet};
 use super::positional::frequency_embedding;
