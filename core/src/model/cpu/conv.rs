@@ -34,9 +34,9 @@ pub(crate) struct Conv3x3 {
     /// The kernel at the Winograd points: `[3 (time tap)][POINTS][in][out]`, all parts' input
     /// channels in order.
     forward_points: Vec<f32>,
-    /// Per part, the flipped kernel at the points for the input gradient:
-    /// `[3 (time tap)][POINTS][out][channels]`.
-    backward_points: Vec<Vec<f32>>,
+    /// The flipped kernel at the points for the input gradient:
+    /// `[3 (time tap)][POINTS][out][in]`, all parts' input channels in order.
+    backward_points: Vec<f32>,
 }
 
 /// Weight gradients in the layout of [`Conv3x3`]'s forward taps.
@@ -94,22 +94,16 @@ impl Conv3x3 {
                 }
             }
         }
-        let mut backward_points = Vec::with_capacity(parts.len());
-        let mut first = 0;
-        for &n in parts {
-            let mut m = vec![0.0f32; 3 * POINTS * cout * n];
-            for kt in 0..3 {
-                for o in 0..cout {
-                    for c in 0..n {
-                        let flipped = std::array::from_fn(|v| w(o, first + c, kt, 2 - v));
-                        for (i, v) in winograd::kernel_points(flipped).into_iter().enumerate() {
-                            m[((kt * POINTS + i) * cout + o) * n + c] = v;
-                        }
+        let mut backward_points = vec![0.0f32; 3 * POINTS * cout * cin];
+        for kt in 0..3 {
+            for o in 0..cout {
+                for c in 0..cin {
+                    let flipped = std::array::from_fn(|v| w(o, c, kt, 2 - v));
+                    for (i, v) in winograd::kernel_points(flipped).into_iter().enumerate() {
+                        backward_points[((kt * POINTS + i) * cout + o) * cin + c] = v;
                     }
                 }
             }
-            backward_points.push(m);
-            first += n;
         }
         Self { out_channels, parts: parts.to_vec(), forward_taps, forward_points, backward_points }
     }
@@ -125,7 +119,8 @@ impl Conv3x3 {
         let (width, bins) = (out.width(), out.bins);
         let tiles = tiles(bins);
         let (first, count) = out.conv_rows();
-        for_each_row_tile(&mut out.data, width * cout, first, count, unit_rows(bins, cin), |block, start, rows| {
+        let unit = unit_rows(bins, cin);
+        for_each_row_tile(&mut [&mut out.data], &[width * cout], first, count, unit, |blocks, start, rows| {
             // Input rows start - 2 .. start + rows: output row r's time tap kt reads row r + kt.
             let (plane_in, plane_out) = ((rows + 2) * tiles * cin, rows * tiles * cout);
             with_scratch(POINTS * plane_in, POINTS * plane_out, |points, products| {
@@ -137,7 +132,7 @@ impl Conv3x3 {
                         matmul_here(product, cout, kt > 0, lhs, rhs);
                     }
                 }
-                points_to_rows(products, rows, tiles, cout, block, false);
+                points_to_rows(products, rows, tiles, [0, cout], cout, blocks[0], false);
             });
         });
     }
@@ -207,31 +202,42 @@ impl Conv3x3 {
         }
     }
 
-    /// Adds the gradient with respect to input part `part` to `d_in`'s real pixels (its border
-    /// rows between examples are left dirty).
-    pub fn input_grad(&self, d_out: &Maps, part: usize, d_in: &mut Maps) {
-        let cout = self.out_channels;
-        let n = self.parts[part];
-        debug_assert_eq!(d_in.channels, n);
-        let (width, bins) = (d_in.width(), d_in.bins);
+    /// Adds the gradients with respect to input parts `first_part ..` to `d_ins` (one map per
+    /// part, in order), at their real pixels (the border rows between examples are left dirty).
+    pub fn input_grads(&self, d_out: &Maps, first_part: usize, d_ins: &mut [&mut Maps]) {
+        let (cin, cout) = (self.in_channels(), self.out_channels);
+        let parts = &self.parts[first_part..];
+        assert_eq!(d_ins.len(), parts.len(), "one gradient map per part from the first");
+        // The parts' columns: from the first part's first channel on.
+        let column = self.parts[..first_part].iter().sum::<usize>();
+        let columns = cin - column;
+        let Some(map) = d_ins.first() else { return };
+        let (width, bins) = (map.width(), map.bins);
         let tiles = tiles(bins);
-        let (first, count) = d_in.conv_rows();
-        let kernel = &self.backward_points[part];
-        for_each_row_tile(&mut d_in.data, width * n, first, count, unit_rows(bins, cout), |block, start, rows| {
+        let (first, count) = map.conv_rows();
+        let row_lens: Vec<usize> = d_ins.iter().map(|m| width * m.channels).collect();
+        let mut data: Vec<&mut [f32]> = d_ins.iter_mut().map(|m| &mut m.data[..]).collect();
+        let unit = unit_rows(bins, cout);
+        for_each_row_tile(&mut data, &row_lens, first, count, unit, |blocks, start, rows| {
             // Output-gradient rows start .. start + rows + 2: input row r's time tap kt
             // receives from row r + 2 - kt.
-            let (plane_in, plane_out) = ((rows + 2) * tiles * cout, rows * tiles * n);
+            let (plane_in, plane_out) = ((rows + 2) * tiles * cout, rows * tiles * columns);
             with_scratch(POINTS * plane_in, POINTS * plane_out, |points, products| {
                 parts_to_points(&[d_out], start, rows + 2, points);
                 for (i, product) in products.chunks_exact_mut(plane_out).enumerate() {
                     for kt in 0..3 {
                         let back = (2 - kt) * tiles * cout;
                         let lhs = View::new(points, i * plane_in + back, [rows * tiles, cout], [cout, 1]);
-                        let rhs = View::rows(&kernel[(kt * POINTS + i) * cout * n..][..cout * n], cout, n);
-                        matmul_here(product, n, kt > 0, lhs, rhs);
+                        let kernel = (kt * POINTS + i) * cout * cin + column;
+                        let rhs = View::new(&self.backward_points, kernel, [cout, columns], [cin, 1]);
+                        matmul_here(product, columns, kt > 0, lhs, rhs);
                     }
                 }
-                points_to_rows(products, rows, tiles, n, block, true);
+                let mut at = 0;
+                for (&n, block) in parts.iter().zip(blocks.iter_mut()) {
+                    points_to_rows(products, rows, tiles, [at, columns], n, block, true);
+                    at += n;
+                }
             });
         });
     }
@@ -316,14 +322,23 @@ fn grads_to_points(d_out: &Maps, first: usize, rows: usize, points: &mut [f32]) 
     }
 }
 
-/// Writes (or adds, if `accumulate`) the outputs of `products` (`[POINTS][rows][tiles][n]`) to
-/// the real pixels of the map rows in `block` (`rows` rows of `n` channels).
-fn points_to_rows(products: &[f32], rows: usize, tiles: usize, n: usize, block: &mut [f32], accumulate: bool) {
-    let plane = rows * tiles * n;
+/// Writes (or adds, if `accumulate`) outputs from `products` (`[POINTS][rows][tiles][columns]`,
+/// `[offset, columns]`: the outputs' `n` channels are columns `offset .. offset + n` of each
+/// row) to the real pixels of the map rows in `block` (`rows` rows of `n` channels).
+fn points_to_rows(
+    products: &[f32],
+    rows: usize,
+    tiles: usize,
+    [offset, columns]: [usize; 2],
+    n: usize,
+    block: &mut [f32],
+    accumulate: bool,
+) {
+    let plane = rows * tiles * columns;
     let width = block.len() / (rows * n);
     for (r, row) in block.chunks_exact_mut(width * n).enumerate() {
-        let m = std::array::from_fn(|i| &products[i * plane + r * tiles * n..]);
-        winograd::row_outputs(m, n, n, row, width - 2, accumulate);
+        let m = std::array::from_fn(|i| &products[i * plane + r * tiles * columns + offset..]);
+        winograd::row_outputs(m, columns, n, row, width - 2, accumulate);
     }
 }
 

@@ -194,15 +194,14 @@ impl Dense {
             drop(d_y);
             let parts: Vec<&Maps> = inputs.iter().copied().chain(outputs[..i].iter()).collect();
             layer.conv.weight_grad(&parts, &d_z, &mut grads.weight[i]);
-            if input_grads {
-                for (p, d_in) in d_inputs.iter_mut().enumerate() {
-                    layer.conv.input_grad(&d_z, p, d_in);
-                }
-            }
-            for (j, d_earlier) in d_outputs[..i].iter_mut().enumerate() {
-                let d = d_earlier.get_or_insert_with(|| d_z.like(self.channels));
-                layer.conv.input_grad(&d_z, inputs.len() + j, d);
-            }
+            // The input gradients of the block's input parts (if asked for) and of the earlier
+            // layers' outputs, in the convolution's part order.
+            let earlier: Vec<&mut Maps> =
+                d_outputs[..i].iter_mut().map(|d| d.get_or_insert_with(|| d_z.like(self.channels))).collect();
+            let first_part = if input_grads { 0 } else { inputs.len() };
+            // (`d_inputs` is empty unless `input_grads`.)
+            let mut d_ins: Vec<&mut Maps> = d_inputs.iter_mut().chain(earlier).collect();
+            layer.conv.input_grads(&d_z, first_part, &mut d_ins);
         }
         for d in &mut d_inputs {
             d.clear_border();

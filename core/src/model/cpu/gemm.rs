@@ -197,26 +197,35 @@ fn matmul_serial(dst: &mut [f32], lhs: View, rhs: View) {
     unsafe { gemm_raw(dst.as_mut_ptr(), rhs.cols, false, lhs, rhs, gemm::Parallelism::None) }
 }
 
-/// Calls `f(tile, first, rows)` for rows `first..first + rows` of the row-major matrix `dst`
-/// (`row_len` values a row), in tiles of `tile_rows` rows spread over the threads; `tile` holds
-/// exactly those rows.
+/// Calls `f(tiles, first, rows)` for rows `first..first + rows` of the row-major matrices
+/// `dsts` (`row_lens[d]` values a row of `dsts[d]`, the same rows in each), in tiles of
+/// `tile_rows` rows spread over the threads; `tiles[d]` holds exactly those rows of `dsts[d]`.
 pub(crate) fn for_each_row_tile(
-    dst: &mut [f32],
-    row_len: usize,
+    dsts: &mut [&mut [f32]],
+    row_lens: &[usize],
     first: usize,
     rows: usize,
     tile_rows: usize,
-    f: impl Fn(&mut [f32], usize, usize) + Sync,
+    f: impl Fn(&mut [&mut [f32]], usize, usize) + Sync,
 ) {
-    let span = &mut dst[first * row_len..(first + rows) * row_len];
-    let tile = |(i, chunk): (usize, &mut [f32])| f(chunk, first + i * tile_rows, chunk.len() / row_len);
+    let count = rows.div_ceil(tile_rows);
+    let mut tiles: Vec<Vec<&mut [f32]>> = (0..count).map(|_| Vec::with_capacity(dsts.len())).collect();
+    for (dst, &len) in dsts.iter_mut().zip(row_lens) {
+        let span = &mut dst[first * len..(first + rows) * len];
+        for (tile, chunk) in tiles.iter_mut().zip(span.chunks_mut(tile_rows * len)) {
+            tile.push(chunk);
+        }
+    }
+    let tile = |(i, mut chunks): (usize, Vec<&mut [f32]>)| {
+        f(&mut chunks, first + i * tile_rows, tile_rows.min(rows - i * tile_rows));
+    };
     #[cfg(feature = "parallel")]
     {
         use rayon::prelude::*;
-        span.par_chunks_mut(tile_rows * row_len).enumerate().for_each(tile);
+        tiles.into_par_iter().enumerate().for_each(tile);
     }
     #[cfg(not(feature = "parallel"))]
-    span.chunks_mut(tile_rows * row_len).enumerate().for_each(tile);
+    tiles.into_iter().enumerate().for_each(tile);
 }
 
 /// `sum over tiles of f(sum, first, rows)` for rows `first..first + rows` in tiles of
