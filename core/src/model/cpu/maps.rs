@@ -3,12 +3,11 @@
 //! Example b is `[frames + 2][bins + 2][channels]`: two zero frames before the first (the causal
 //! convolution's past padding) and one zero bin either side, so the 3x3 window of a pixel's
 //! three frequency neighbours is one contiguous run of memory; examples follow one another,
-//! and two zero rows close the buffer. A 3x3 convolution over the whole batch is then, per time
-//! tap, one matrix product over a view whose rows are overlapping windows (see
-//! [`super::conv`]): outputs in border positions read across example boundaries and are
-//! cleared afterwards. Gradients use the same layout, which the input gradient needs: it reads
-//! the output gradient two frames ahead, which the next example's top border (or the closing
-//! rows) provides as zeros.
+//! and two zero rows close the buffer. A 3x3 convolution runs over the rows of the whole batch
+//! at once (see [`super::conv`]): outputs in the border rows between examples read across
+//! example boundaries and are cleared afterwards. Gradients use the same layout, which the
+//! input gradient needs: it reads the output gradient two frames ahead, which the next
+//! example's top border (or the closing rows) provides as zeros.
 
 #[derive(Clone, Debug)]
 pub(crate) struct Maps {
