@@ -22,6 +22,6 @@ try {
   message.id = "error";
   message.textContent =
     "This browser could not start the separator (" + (error && error.message ? error.message : error) +
-    "). It needs WebAssembly and module workers: a current Chrome, Edge, Firefox or Safari.";
+    "). It needs WebAssembly with SIMD and module workers: a current Chrome, Edge, Firefox or Safari.";
   boot.appendChild(message);
 }
