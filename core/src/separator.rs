@@ -246,6 +246,7 @@ impl Separator {
             context_frames,
             channel_stft: Stft::new(channel_n_fft(sample_rate), channel_n_fft(sample_rate) / 4),
             history: vec![vec![0.0; context]; channels],
+            at_song_start: true,
             input: vec![Vec::new(); channels],
             pending_vocals: None,
         })
@@ -354,6 +355,10 @@ pub struct SeparationStream<'a> {
     channel_stft: Stft,
     /// The context: the input just before `input` (silence before the song's start).
     pub(crate) history: Vec<Vec<f32>>,
+    /// Whether the next window is the song's first: nothing comes before it, so the model sees
+    /// no context (rather than a context of silence, which would only cost time: the window
+    /// that plays first is then 3 s of model input instead of 4 in the page's setting).
+    at_song_start: bool,
     /// Input not yet emitted, starting at the current window's start.
     input: Vec<Vec<f32>>,
     /// Vocal estimate of the previous window over the overlap, to cross-fade with.
@@ -389,6 +394,7 @@ impl SeparationStream<'_> {
             context.fill(0.0);
             context[n - take..].copy_from_slice(&given[given.len() - take..]);
         }
+        self.at_song_start = history.iter().all(|h| h.is_empty());
         Ok(())
     }
 
@@ -434,17 +440,22 @@ impl SeparationStream<'_> {
     }
 
     /// The model's input for the first `len` input samples: the mono mix at 16 kHz of the
-    /// context and those samples.
+    /// context (none at the song's start) and those samples.
     fn mono16(&self, len: usize) -> Result<Vec<f32>, SeparationError> {
-        let window: Vec<Vec<f32>> =
-            self.history.iter().zip(&self.input).map(|(h, c)| [&h[..], &c[..len]].concat()).collect();
+        let context = if self.at_song_start { 0 } else { self.context_len() };
+        let window: Vec<Vec<f32>> = self
+            .history
+            .iter()
+            .zip(&self.input)
+            .map(|(h, c)| [&h[h.len() - context..], &c[..len]].concat())
+            .collect();
         let window: Vec<&[f32]> = window.iter().map(Vec::as_slice).collect();
         Ok(resample(&downmix(&window), self.sample_rate, MODEL_SAMPLE_RATE)?)
     }
 
     /// The window's part of a mask of [`Self::mono16`]: the context's frames dropped.
     fn window_frames(&self, mask: Spectrogram) -> Spectrogram {
-        if self.context_frames == 0 {
+        if self.context_frames == 0 || self.at_song_start {
             return mask;
         }
         let skip = self.context_frames.min(mask.n_frames);
@@ -479,6 +490,7 @@ impl SeparationStream<'_> {
             history.extend(input.drain(..emit));
             history.drain(..history.len() - context);
         }
+        self.at_song_start = false;
         StemBlock { vocals: out_vocals, accompaniment: out_accompaniment }
     }
 
@@ -600,6 +612,7 @@ pub(crate) mod tests {
                 stream.history[c] = audio.channels[c][start - context..start].to_vec();
                 stream.input[c] = audio.channels[c][start..start + stream.window].to_vec();
             }
+            stream.at_song_start = false;
             let joint = stream.mono16(stream.window).unwrap();
             let offset = stream.context_frames * HOP;
             let window: Vec<&[f32]> = stream.input.iter().map(Vec::as_slice).collect();
@@ -615,6 +628,34 @@ pub(crate) mod tests {
                 (2000..alone.len() - 2000).map(|i| (joint[offset + i + 1] - alone[i]).abs()).fold(0.0, f32::max);
             assert!(shifted > 100.0 * err.max(1e-6), "{rate} Hz: the test cannot tell a one-sample shift");
         }
+    }
+
+    #[test]
+    fn the_songs_first_window_has_no_context_and_later_windows_do() {
+        let sep = tiny_separator(SeparatorConfig { chunk_seconds: 1.0, overlap: 0.25, context_seconds: 0.5 });
+        let rate = 16000;
+        let audio = song(rate, 3.0, 1);
+        let mut stream = sep.stream(rate, 1).unwrap();
+        let context = stream.context_len();
+        stream.input[0] = audio.channels[0][..stream.window].to_vec();
+        // Nothing before the song: the model's input is the window alone.
+        assert_eq!(stream.mono16(stream.window).unwrap(), audio.channels[0][..stream.window]);
+        stream.input[0].clear();
+        let first = stream.push(&[&audio.channels[0][..stream.window]]).unwrap();
+        assert_eq!(first.len(), 1, "one window in");
+        // The next window sees the input before it as context.
+        assert!(!stream.at_song_start);
+        let hop = stream.hop_len();
+        assert_eq!(stream.history[0], audio.channels[0][hop - context..hop]);
+        assert_eq!(stream.mono16(stream.input[0].len()).unwrap().len(), context + stream.input[0].len());
+        // A stream that starts part-way through a song has context from the first window on; one
+        // given an empty history starts at the song's start.
+        let mut later = sep.stream(rate, 1).unwrap();
+        later.set_history(&[audio.channels[0][..hop].to_vec()]).unwrap();
+        assert!(!later.at_song_start);
+        let mut start = sep.stream(rate, 1).unwrap();
+        start.set_history(&[Vec::new()]).unwrap();
+        assert!(start.at_song_start);
     }
 
     pub(crate) fn song(rate: u32, seconds: f32, channels: usize) -> AudioBuffer {
