@@ -443,12 +443,8 @@ impl SeparationStream<'_> {
     /// context (none at the song's start) and those samples.
     fn mono16(&self, len: usize) -> Result<Vec<f32>, SeparationError> {
         let context = if self.at_song_start { 0 } else { self.context_len() };
-        let window: Vec<Vec<f32>> = self
-            .history
-            .iter()
-            .zip(&self.input)
-            .map(|(h, c)| [&h[h.len() - context..], &c[..len]].concat())
-            .collect();
+        let window: Vec<Vec<f32>> =
+            self.history.iter().zip(&self.input).map(|(h, c)| [&h[h.len() - context..], &c[..len]].concat()).collect();
         let window: Vec<&[f32]> = window.iter().map(Vec::as_slice).collect();
         Ok(resample(&downmix(&window), self.sample_rate, MODEL_SAMPLE_RATE)?)
     }

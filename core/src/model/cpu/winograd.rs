@@ -114,26 +114,45 @@ pub(crate) fn row_points(row: &[f32], n: usize, tiles: usize, mut points: [&mut 
             padded.resize(POINTS * n, 0.0);
             &padded[..]
         };
-        let at = j * stride;
-        let mut c = 0;
-        while c + LANES <= n {
-            points_block::<LANES>(x, n, c, &mut points, at);
-            c += LANES;
-        }
-        for c in c..n {
-            points_block::<1>(x, n, c, &mut points, at);
-        }
+        tile_points(&BT, x, n, &mut points, j * stride);
     }
 }
 
-/// [`row_points`] for channels `c .. c + L` of one tile.
+/// `points[i][at..][..n] = (m x)[i]` per channel for one tile: `x` holds `K` pixels of `n`
+/// channels each. Channels go in blocks of [`LANES`], the rest one by one.
 #[inline(always)]
-fn points_block<const L: usize>(x: &[f32], n: usize, c: usize, points: &mut [&mut [f32]; POINTS], at: usize) {
-    let mut v = [[0.0; L]; POINTS];
+fn tile_points<const K: usize>(
+    m: &[[f32; K]; POINTS],
+    x: &[f32],
+    n: usize,
+    points: &mut [&mut [f32]; POINTS],
+    at: usize,
+) {
+    let mut c = 0;
+    while c + LANES <= n {
+        tile_points_block::<K, LANES>(m, x, n, c, points, at);
+        c += LANES;
+    }
+    for c in c..n {
+        tile_points_block::<K, 1>(m, x, n, c, points, at);
+    }
+}
+
+/// [`tile_points`] for channels `c .. c + L`.
+#[inline(always)]
+fn tile_points_block<const K: usize, const L: usize>(
+    m: &[[f32; K]; POINTS],
+    x: &[f32],
+    n: usize,
+    c: usize,
+    points: &mut [&mut [f32]; POINTS],
+    at: usize,
+) {
+    let mut v = [[0.0; L]; K];
     for (k, v) in v.iter_mut().enumerate() {
         v.copy_from_slice(&x[k * n + c..k * n + c + L]);
     }
-    for (p, out) in points.iter_mut().zip(apply(&BT, &v)) {
+    for (p, out) in points.iter_mut().zip(apply(m, &v)) {
         p[at + c..at + c + L].copy_from_slice(&out);
     }
 }
@@ -200,27 +219,7 @@ pub(crate) fn row_output_grads(dy: &[f32], n: usize, bins: usize, mut points: [&
             padded.resize(TILE * n, 0.0);
             &padded[..]
         };
-        let at = j * stride;
-        let mut c = 0;
-        while c + LANES <= n {
-            grads_block::<LANES>(y, n, c, &mut points, at);
-            c += LANES;
-        }
-        for c in c..n {
-            grads_block::<1>(y, n, c, &mut points, at);
-        }
-    }
-}
-
-/// [`row_output_grads`] for channels `c .. c + L` of one tile.
-#[inline(always)]
-fn grads_block<const L: usize>(y: &[f32], n: usize, c: usize, points: &mut [&mut [f32]; POINTS], at: usize) {
-    let mut v = [[0.0; L]; TILE];
-    for (k, v) in v.iter_mut().enumerate() {
-        v.copy_from_slice(&y[k * n + c..k * n + c + L]);
-    }
-    for (p, out) in points.iter_mut().zip(apply(&A, &v)) {
-        p[at + c..at + c + L].copy_from_slice(&out);
+        tile_points(&A, y, n, &mut points, j * stride);
     }
 }
 
