@@ -6,6 +6,8 @@
 //! transposed operand through its strides, and accumulate into an existing buffer, so no
 //! im2col, transpose or product buffer is ever built.
 
+use super::par::map_indices;
+
 /// A read-only `rows x cols` matrix inside `data`: element (i, j) at
 /// `offset + i * row_stride + j * col_stride`.
 #[derive(Clone, Copy)]
@@ -170,13 +172,7 @@ fn split_inner(
         matmul_serial(&mut out, lhs.col_range(first, len), rhs.row_range(first, len));
         out
     };
-    #[cfg(feature = "parallel")]
-    let partials: Vec<Vec<f32>> = {
-        use rayon::prelude::*;
-        (0..k.div_ceil(per)).into_par_iter().map(partial).collect()
-    };
-    #[cfg(not(feature = "parallel"))]
-    let partials: Vec<Vec<f32>> = (0..k.div_ceil(per)).map(partial).collect();
+    let partials = map_indices(k.div_ceil(per), partial);
     for i in 0..m {
         let row = &mut dst[dst_offset + i * dst_row_stride..][..n];
         if !accumulate {
@@ -250,13 +246,7 @@ pub(crate) fn sum_over_row_tiles(
         }
         sum
     };
-    #[cfg(feature = "parallel")]
-    let mut sums: Vec<Vec<f32>> = {
-        use rayon::prelude::*;
-        (0..shares).into_par_iter().map(share).collect()
-    };
-    #[cfg(not(feature = "parallel"))]
-    let mut sums: Vec<Vec<f32>> = (0..shares).map(share).collect();
+    let mut sums = map_indices(shares, share);
     let mut total = sums.remove(0);
     for other in &sums {
         total.iter_mut().zip(other).for_each(|(t, o)| *t += o);

@@ -18,10 +18,26 @@ pub(crate) struct Maps {
     pub data: Vec<f32>,
 }
 
+/// `len` zeros, written over the threads when there are enough of them to pay the hand-off.
+/// The `svs` binary keeps freed heap memory for reuse (its `heap` module), so a fresh map is a plain memset, not
+/// fresh zero pages: on one thread it left the other idle while every map of a step was zeroed.
+fn zeroed(len: usize) -> Vec<f32> {
+    /// 256 KiB: below this one thread zeroes faster than two hand the work over.
+    const PARALLEL_MIN: usize = 1 << 16;
+    #[cfg(feature = "parallel")]
+    if len >= PARALLEL_MIN {
+        use rayon::prelude::*;
+        let mut data = Vec::with_capacity(len);
+        data.par_extend(rayon::iter::repeat_n(0.0f32, len));
+        return data;
+    }
+    vec![0.0; len]
+}
+
 impl Maps {
     pub fn zeros(batch: usize, frames: usize, bins: usize, channels: usize) -> Self {
         let pixels = batch * (frames + 2) * (bins + 2) + 2 * (bins + 2);
-        Self { batch, frames, bins, channels, data: vec![0.0; pixels * channels] }
+        Self { batch, frames, bins, channels, data: zeroed(pixels * channels) }
     }
 
     /// A zero map of the same shape with `channels` channels.
@@ -130,14 +146,7 @@ impl Maps {
     /// order, computed over the threads.
     pub fn map_frames<T: Send>(&self, f: impl Fn(usize, &[f32]) -> T + Sync) -> Vec<T> {
         let frames = self.frames;
-        let one = |r: usize| f(r, self.frame(r / frames, r % frames));
-        #[cfg(feature = "parallel")]
-        {
-            use rayon::prelude::*;
-            (0..self.batch * frames).into_par_iter().map(one).collect()
-        }
-        #[cfg(not(feature = "parallel"))]
-        (0..self.batch * frames).map(one).collect()
+        super::par::map_indices(self.batch * frames, |r| f(r, self.frame(r / frames, r % frames)))
     }
 
     /// The map as `[batch, channels, frames, bins]` (burn's layout), for tests and conversions.

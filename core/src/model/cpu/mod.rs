@@ -28,6 +28,7 @@ mod gemm;
 mod kernels;
 mod maps;
 mod norm_frames;
+mod par;
 mod pool;
 mod stream;
 pub mod train;

@@ -148,13 +148,23 @@ fn tile_points_block<const K: usize, const L: usize>(
     points: &mut [&mut [f32]; POINTS],
     at: usize,
 ) {
-    let mut v = [[0.0; L]; K];
-    for (k, v) in v.iter_mut().enumerate() {
-        v.copy_from_slice(&x[k * n + c..k * n + c + L]);
+    let v: [[f32; L]; K] = std::array::from_fn(|k| lanes(&x[k * n + c..]));
+    let out = apply(m, &v);
+    for (p, out) in points.iter_mut().zip(out) {
+        *lanes_mut(&mut p[at + c..]) = out;
     }
-    for (p, out) in points.iter_mut().zip(apply(m, &v)) {
-        p[at + c..at + c + L].copy_from_slice(&out);
-    }
+}
+
+/// The first `L` values of `x` as an array (one bounds check, then plain loads).
+#[inline(always)]
+fn lanes<const L: usize>(x: &[f32]) -> [f32; L] {
+    *x.first_chunk::<L>().expect("L values")
+}
+
+/// The first `L` values of `x` as a mutable array.
+#[inline(always)]
+fn lanes_mut<const L: usize>(x: &mut [f32]) -> &mut [f32; L] {
+    x.first_chunk_mut::<L>().expect("L values")
 }
 
 /// The outputs of every tile of one map row from its points (`m[i][j * stride..][..n]`):
@@ -188,16 +198,16 @@ pub(crate) fn row_outputs(
 /// values), whose points start at `m[i][at]`.
 #[inline(always)]
 fn outputs_block<const L: usize>(m: &[&[f32]; POINTS], at: usize, y: &mut [f32], n: usize, c: usize, accumulate: bool) {
-    let mut v = [[0.0; L]; POINTS];
-    for (v, p) in v.iter_mut().zip(m) {
-        v.copy_from_slice(&p[at..at + L]);
-    }
-    for (k, out) in apply(&AT, &v).iter().enumerate().take(y.len() / n) {
-        let y = &mut y[k * n + c..k * n + c + L];
+    let v: [[f32; L]; POINTS] = std::array::from_fn(|i| lanes(&m[i][at..]));
+    let out = apply(&AT, &v);
+    for (k, out) in out.iter().enumerate().take(y.len() / n) {
+        let y = lanes_mut::<L>(&mut y[k * n + c..]);
         if accumulate {
-            y.iter_mut().zip(out).for_each(|(y, o)| *y += o);
+            for l in 0..L {
+                y[l] += out[l];
+            }
         } else {
-            y.copy_from_slice(out);
+            *y = *out;
         }
     }
 }
