@@ -304,7 +304,7 @@ fn parts_to_points(parts: &[&Maps], first: usize, rows: usize, points: &mut [f32
         for r in 0..rows {
             let row = &map.data[(first + r) * width * n..][..width * n];
             // Tile j reads pixels 4j .. 4j + 6 of the row (bins 4j - 1 .. 4j + 4).
-            winograd::row_points(row, n, tiles, split_planes(points, plane, r * tiles * cin + offset), cin);
+            winograd::row_points(row, n, tiles, &mut points[r * tiles * cin + offset..], plane, cin);
         }
         offset += n;
     }
@@ -318,7 +318,7 @@ fn grads_to_points(d_out: &Maps, first: usize, rows: usize, points: &mut [f32]) 
     let plane = rows * tiles * n;
     for r in 0..rows {
         let row = &d_out.data[(first + r) * width * n..][..width * n];
-        winograd::row_output_grads(row, n, bins, split_planes(points, plane, r * tiles * n), n);
+        winograd::row_output_grads(row, n, bins, &mut points[r * tiles * n..], plane, n);
     }
 }
 
@@ -337,13 +337,13 @@ fn points_to_rows(
     let plane = rows * tiles * columns;
     let width = block.len() / (rows * n);
     for (r, row) in block.chunks_exact_mut(width * n).enumerate() {
-        let m = std::array::from_fn(|i| &products[i * plane + r * tiles * columns + offset..]);
-        winograd::row_outputs(m, columns, n, row, width - 2, accumulate);
+        winograd::row_outputs(
+            &products[r * tiles * columns + offset..],
+            [plane, columns],
+            n,
+            row,
+            width - 2,
+            accumulate,
+        );
     }
-}
-
-/// The `POINTS` planes of `points` (each `plane` values), each from `offset` on.
-fn split_planes(points: &mut [f32], plane: usize, offset: usize) -> [&mut [f32]; POINTS] {
-    let mut planes = points.chunks_exact_mut(plane);
-    std::array::from_fn(|_| &mut planes.next().expect("POINTS planes")[offset..])
 }

@@ -100,9 +100,10 @@ pub(crate) fn kernel_grad(du: [f32; POINTS]) -> [f32; 3] {
 
 /// The points of every tile of one map row: tile j's inputs are pixels `TILE * j ..
 /// TILE * j + POINTS` of `row` (`n` channels a pixel; pixels past its end count as zero), and
-/// `points[i][j * stride..][..n]` receives `(BT x)[i]`, channel by channel.
+/// `points[i * plane + j * stride..][..n]` receives `(BT x)[i]`, channel by channel (the points
+/// lie in `POINTS` planes of `plane` values).
 #[multiversion(targets("x86_64+avx512f+avx512vl", "x86_64+avx2"))]
-pub(crate) fn row_points(row: &[f32], n: usize, tiles: usize, mut points: [&mut [f32]; POINTS], stride: usize) {
+pub(crate) fn row_points(row: &[f32], n: usize, tiles: usize, points: &mut [f32], plane: usize, stride: usize) {
     let mut padded = Vec::new();
     for j in 0..tiles {
         let start = TILE * j * n;
@@ -114,27 +115,23 @@ pub(crate) fn row_points(row: &[f32], n: usize, tiles: usize, mut points: [&mut 
             padded.resize(POINTS * n, 0.0);
             &padded[..]
         };
-        tile_points(&BT, x, n, &mut points, j * stride);
+        tile_points(&BT, x, n, &mut points[j * stride..], plane);
     }
 }
 
-/// `points[i][at..][..n] = (m x)[i]` per channel for one tile: `x` holds `K` pixels of `n`
+/// `tile[i * plane..][..n] = (m x)[i]` per channel for one tile: `x` holds `K` pixels of `n`
 /// channels each. Channels go in blocks of [`LANES`], the rest one by one.
 #[inline(always)]
-fn tile_points<const K: usize>(
-    m: &[[f32; K]; POINTS],
-    x: &[f32],
-    n: usize,
-    points: &mut [&mut [f32]; POINTS],
-    at: usize,
-) {
+fn tile_points<const K: usize>(m: &[[f32; K]; POINTS], x: &[f32], n: usize, tile: &mut [f32], plane: usize) {
+    // One bounds check for the tile's points in all planes.
+    let tile = &mut tile[..(POINTS - 1) * plane + n];
     let mut c = 0;
     while c + LANES <= n {
-        tile_points_block::<K, LANES>(m, x, n, c, points, at);
+        tile_points_block::<K, LANES>(m, x, n, c, tile, plane);
         c += LANES;
     }
     for c in c..n {
-        tile_points_block::<K, 1>(m, x, n, c, points, at);
+        tile_points_block::<K, 1>(m, x, n, c, tile, plane);
     }
 }
 
@@ -145,13 +142,12 @@ fn tile_points_block<const K: usize, const L: usize>(
     x: &[f32],
     n: usize,
     c: usize,
-    points: &mut [&mut [f32]; POINTS],
-    at: usize,
+    tile: &mut [f32],
+    plane: usize,
 ) {
     let v: [[f32; L]; K] = std::array::from_fn(|k| lanes(&x[k * n + c..]));
-    let out = apply(m, &v);
-    for (p, out) in points.iter_mut().zip(out) {
-        *lanes_mut(&mut p[at + c..]) = out;
+    for (i, out) in apply(m, &v).into_iter().enumerate() {
+        *lanes_mut(&mut tile[i * plane + c..]) = out;
     }
 }
 
@@ -167,13 +163,13 @@ fn lanes_mut<const L: usize>(x: &mut [f32]) -> &mut [f32; L] {
     x.first_chunk_mut::<L>().expect("L values")
 }
 
-/// The outputs of every tile of one map row from its points (`m[i][j * stride..][..n]`):
+/// The outputs of every tile of one map row from its points (`m[i * plane + j * stride..][..n]`):
 /// `AT m` written to (or, if `accumulate`, added to) pixels `TILE * j + 1 ..` of `row` (`n`
 /// channels a pixel), the real pixels only (bins `..bins`).
 #[multiversion(targets("x86_64+avx512f+avx512vl", "x86_64+avx2"))]
 pub(crate) fn row_outputs(
-    m: [&[f32]; POINTS],
-    stride: usize,
+    m: &[f32],
+    [plane, stride]: [usize; 2],
     n: usize,
     row: &mut [f32],
     bins: usize,
@@ -181,26 +177,25 @@ pub(crate) fn row_outputs(
 ) {
     for j in 0..bins.div_ceil(TILE) {
         let count = TILE.min(bins - TILE * j);
-        let at = j * stride;
+        let tile = &m[j * stride..][..(POINTS - 1) * plane + n];
         let y = &mut row[(TILE * j + 1) * n..(TILE * j + 1 + count) * n];
         let mut c = 0;
         while c + LANES <= n {
-            outputs_block::<LANES>(&m, at + c, y, n, c, accumulate);
+            outputs_block::<LANES>(tile, plane, y, n, c, accumulate);
             c += LANES;
         }
         for c in c..n {
-            outputs_block::<1>(&m, at + c, y, n, c, accumulate);
+            outputs_block::<1>(tile, plane, y, n, c, accumulate);
         }
     }
 }
 
 /// [`row_outputs`] for channels `c .. c + L` of one tile (`y`: its outputs, `count * n`
-/// values), whose points start at `m[i][at]`.
+/// values; `tile`: its points, `plane` values apart).
 #[inline(always)]
-fn outputs_block<const L: usize>(m: &[&[f32]; POINTS], at: usize, y: &mut [f32], n: usize, c: usize, accumulate: bool) {
-    let v: [[f32; L]; POINTS] = std::array::from_fn(|i| lanes(&m[i][at..]));
-    let out = apply(&AT, &v);
-    for (k, out) in out.iter().enumerate().take(y.len() / n) {
+fn outputs_block<const L: usize>(tile: &[f32], plane: usize, y: &mut [f32], n: usize, c: usize, accumulate: bool) {
+    let v: [[f32; L]; POINTS] = std::array::from_fn(|i| lanes(&tile[i * plane + c..]));
+    for (k, out) in apply(&AT, &v).iter().enumerate().take(y.len() / n) {
         let y = lanes_mut::<L>(&mut y[k * n + c..]);
         if accumulate {
             for l in 0..L {
@@ -214,9 +209,9 @@ fn outputs_block<const L: usize>(m: &[&[f32]; POINTS], at: usize, y: &mut [f32],
 
 /// The gradients at the points of every tile of one map row, `A dy`, from the gradients of
 /// the row's real pixels (`dy`: a whole row of `n` channels a pixel, bins `..bins` real):
-/// `points[i][j * stride..][..n]`; outputs past `bins` count as zero.
+/// `points[i * plane + j * stride..][..n]`; outputs past `bins` count as zero.
 #[multiversion(targets("x86_64+avx512f+avx512vl", "x86_64+avx2"))]
-pub(crate) fn row_output_grads(dy: &[f32], n: usize, bins: usize, mut points: [&mut [f32]; POINTS], stride: usize) {
+pub(crate) fn row_output_grads(dy: &[f32], n: usize, bins: usize, points: &mut [f32], plane: usize, stride: usize) {
     let mut padded = Vec::new();
     for j in 0..bins.div_ceil(TILE) {
         let (first, count) = ((TILE * j + 1) * n, TILE.min(bins - TILE * j));
@@ -229,7 +224,7 @@ pub(crate) fn row_output_grads(dy: &[f32], n: usize, bins: usize, mut points: [&
             padded.resize(TILE * n, 0.0);
             &padded[..]
         };
-        tile_points(&A, y, n, &mut points, j * stride);
+        tile_points(&A, y, n, &mut points[j * stride..], plane);
     }
 }
 
@@ -240,15 +235,6 @@ mod tests {
     /// `y[j] = sum_k x[j + k] g[k]` directly.
     fn correlate(x: &[f32], g: [f64; 3]) -> Vec<f64> {
         (0..x.len() - 2).map(|j| (0..3).map(|k| x[j + k] as f64 * g[k]).sum()).collect()
-    }
-
-    fn split(buf: &mut [f32], n: usize) -> [&mut [f32]; POINTS] {
-        let mut rest = buf;
-        std::array::from_fn(|_| {
-            let (this, tail) = std::mem::take(&mut rest).split_at_mut(n);
-            rest = tail;
-            this
-        })
     }
 
     #[test]
@@ -272,12 +258,12 @@ mod tests {
         let g = [[0.5, -1.25, 2.0], [-0.75, 0.1, 0.9]];
         let tiles = bins.div_ceil(TILE);
         let mut points = vec![0.0; POINTS * tiles * n];
-        row_points(&row, n, tiles, split(&mut points, tiles * n), n);
+        row_points(&row, n, tiles, &mut points, tiles * n, n);
         // The product at each point, per channel (a 1 x 1 "matrix product").
         let m: Vec<f32> =
             (0..POINTS * tiles * n).map(|at| points[at] * kernel_points(g[at % n])[at / (tiles * n)]).collect();
         let mut y = vec![9.0; (bins + 2) * n];
-        row_outputs(std::array::from_fn(|i| &m[i * tiles * n..(i + 1) * tiles * n]), n, n, &mut y, bins, false);
+        row_outputs(&m, [tiles * n, n], n, &mut y, bins, false);
         for c in 0..n {
             let xc: Vec<f32> = (0..bins + 2).map(|p| row[p * n + c]).collect();
             for (f, want) in correlate(&xc, g[c]).iter().enumerate() {
@@ -289,7 +275,7 @@ mod tests {
         }
         // Accumulation adds.
         let mut y2 = y.clone();
-        row_outputs(std::array::from_fn(|i| &m[i * tiles * n..(i + 1) * tiles * n]), n, n, &mut y2, bins, true);
+        row_outputs(&m, [tiles * n, n], n, &mut y2, bins, true);
         assert!((y2[n] - 2.0 * y[n]).abs() < 1e-5);
     }
 
@@ -301,9 +287,9 @@ mod tests {
         let dy: Vec<f32> = vec![7.0, 0.5, -2.0, 1.5, 0.25, -1.0, 3.0, 7.0];
         let tiles = bins.div_ceil(TILE);
         let mut points = vec![0.0; POINTS * tiles];
-        row_points(&x, 1, tiles, split(&mut points, tiles), 1);
+        row_points(&x, 1, tiles, &mut points, tiles, 1);
         let mut d_points = vec![0.0; POINTS * tiles];
-        row_output_grads(&dy, 1, bins, split(&mut d_points, tiles), 1);
+        row_output_grads(&dy, 1, bins, &mut d_points, tiles, 1);
         // Summed over tiles, as the matrix products do.
         let du: [f32; POINTS] =
             std::array::from_fn(|i| (0..tiles).map(|j| points[i * tiles + j] * d_points[i * tiles + j]).sum());
