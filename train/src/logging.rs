@@ -4,7 +4,8 @@ use tracing_subscriber::EnvFilter;
 
 pub fn init(verbosity: u8) {
     let default = match verbosity {
-        0 => "info,wgpu_core=warn,wgpu_hal=warn,naga=warn,cubecl=warn",
+        // symphonia logs every Ogg stream it opens at info.
+        0 => "info,wgpu_core=warn,wgpu_hal=warn,naga=warn,cubecl=warn,symphonia_format_ogg=warn,symphonia_core=warn",
         1 => "debug,wgpu_core=warn,wgpu_hal=warn,naga=warn",
         _ => "trace",
     };

@@ -32,6 +32,14 @@ pub struct SynthArgs {
     /// (`vocal-truth.wav`, `background-truth.wav`), to score pseudo-labels against.
     #[arg(long)]
     pub truth: bool,
+    /// A folder of recorded voice clips (wav, ogg, flac, mp3, searched recursively; e.g. the
+    /// spoken letters of Debian's klettres-data): some songs' voices are made of them instead
+    /// of the synthetic singer.
+    #[arg(long)]
+    pub voice_clips: Option<PathBuf>,
+    /// With `--voice-clips`: the share of songs whose voice is recorded clips.
+    #[arg(long, default_value_t = 0.5)]
+    pub recorded_voice_probability: f32,
 }
 
 pub fn run(args: SynthArgs) -> Result<()> {
@@ -44,6 +52,8 @@ pub fn run(args: SynthArgs) -> Result<()> {
         seconds: args.seconds,
         soundfont: args.soundfont,
         truth: args.truth,
+        voice_clips: args.voice_clips,
+        recorded_voice_probability: Some(args.recorded_voice_probability),
     };
     let summary = write_corpus(&options)?;
     println!(

@@ -93,6 +93,12 @@ pub struct SynthCorpus {
     /// `synth::corpus::CorpusOptions::truth`).
     #[serde(default)]
     pub truth: bool,
+    /// Recorded voice clips for some songs' voices (see
+    /// `synth::corpus::CorpusOptions::voice_clips`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voice_clips: Option<PathBuf>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recorded_voice_probability: Option<f32>,
 }
 
 /// A separator's training, less its data and output folder (the pipeline fills those in).

@@ -103,6 +103,8 @@ pub fn run(config: &SelfTrainConfig, options: &PipelineOptions) -> Result<PathBu
                 seconds: corpus.seconds,
                 soundfont: None,
                 truth: corpus.truth,
+                voice_clips: corpus.voice_clips.clone(),
+                recorded_voice_probability: corpus.recorded_voice_probability,
             })?;
         }
     }

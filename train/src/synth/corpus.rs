@@ -3,6 +3,7 @@
 //! Songs are written in parallel, each folder under a temporary name renamed into place, so an
 //! interrupted run resumes where it stopped and never leaves a half-written song.
 
+use super::recorded::VoiceClips;
 use super::{SongSynthesizer, SynthConfig, SynthSong, damp_pair, default_soundfont_path};
 use crate::progress;
 use anyhow::{Context, Result, bail};
@@ -42,6 +43,12 @@ pub struct CorpusOptions {
     /// the clean voice in `vocal.wav`; `background-truth.wav`: the clean accompaniment in
     /// `background.wav`, each at its track's gain), to score pseudo-labels against.
     pub truth: bool,
+    /// A folder of recorded voice clips (wav, ogg, flac, mp3; searched recursively): with
+    /// [`Self::recorded_voice_probability`] a song's voice is made of them instead of the
+    /// synthetic singer ([`super::recorded`]).
+    pub voice_clips: Option<PathBuf>,
+    /// Default: [`SynthConfig`]'s.
+    pub recorded_voice_probability: Option<f32>,
 }
 
 /// The clean voice inside a synthetic DAMP performance's `vocal.wav` ([`CorpusOptions::truth`]).
@@ -75,8 +82,19 @@ pub fn write_corpus(args: &CorpusOptions) -> Result<CorpusSummary> {
         args.soundfont.clone().or_else(default_soundfont_path).context(
             "no SoundFont found: install Debian's timgm6mb-soundfont (scripts/test does) or pass --soundfont",
         )?;
-    let config = SynthConfig { duration_seconds: args.seconds, ..SynthConfig::default() };
-    let synth = SongSynthesizer::new(&soundfont, config)?;
+    let defaults = SynthConfig::default();
+    let config = SynthConfig {
+        duration_seconds: args.seconds,
+        recorded_voice_probability: args.recorded_voice_probability.unwrap_or(defaults.recorded_voice_probability),
+        ..defaults
+    };
+    let sample_rate = config.sample_rate;
+    let mut synth = SongSynthesizer::new(&soundfont, config)?;
+    if let Some(dir) = &args.voice_clips {
+        let clips = VoiceClips::load(dir, sample_rate)?;
+        tracing::info!("{} voice clips from {}", clips.len(), dir.display());
+        synth = synth.with_voice_clips(std::sync::Arc::new(clips))?;
+    }
     std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
     let jobs: Vec<(bool, usize)> = (0..args.songs)
         .map(|i| (false, i))
@@ -227,6 +245,8 @@ mod tests {
             seconds: 8.0,
             soundfont: None,
             truth: true,
+            voice_clips: None,
+            recorded_voice_probability: None,
         };
         assert_eq!(write_corpus(&options).unwrap().songs, 3);
         let csv = std::fs::read_to_string(options.out.join("vsep_metadata.csv")).unwrap();

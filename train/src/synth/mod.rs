@@ -20,6 +20,7 @@ pub mod corpus;
 pub mod dsp;
 pub mod leakage;
 pub mod music;
+pub mod recorded;
 pub mod render;
 pub mod voice;
 
@@ -56,6 +57,13 @@ pub enum SynthError {
     InvalidInput(String),
     #[error("SoundFont synthesizer: {0}")]
     Synthesizer(String),
+    #[error("voice clip {}: {message}", .path.display())]
+    VoiceClip { path: PathBuf, message: String },
+    #[error(
+        "no usable voice clip (wav, ogg, flac, mp3 of 0.15 s or more) under {} ({unreadable} file(s) could not be read)",
+        .dir.display()
+    )]
+    NoVoiceClips { dir: PathBuf, unreadable: usize },
 }
 
 /// Where Debian-like systems keep General MIDI SoundFonts. `SVS_SOUNDFONT`, when set and
@@ -101,6 +109,9 @@ pub struct SynthConfig {
     /// The SoundFont synthesizer's own reverb and chorus. Off by default: it costs more than
     /// the rest of the song together, and the generator's own reverb varies per song.
     pub soundfont_effects: bool,
+    /// Probability that a song's voice is recorded clips ([`recorded`]) instead of the
+    /// synthetic singer, when the synthesizer has clips ([`SongSynthesizer::with_voice_clips`]).
+    pub recorded_voice_probability: f32,
 }
 
 impl Default for SynthConfig {
@@ -119,6 +130,7 @@ impl Default for SynthConfig {
             instrument_reverb_db: (-20.0, -8.0),
             reverb_time_s: (0.5, 2.0),
             soundfont_effects: false,
+            recorded_voice_probability: 0.5,
         }
     }
 }
@@ -159,6 +171,7 @@ impl SynthConfig {
             ("random_start_probability", self.random_start_probability),
             ("female_probability", self.female_probability),
             ("choir_double_probability", self.choir_double_probability),
+            ("recorded_voice_probability", self.recorded_voice_probability),
         ] {
             if !(0.0..=1.0).contains(&p) {
                 return bad(format!("{name} {p} outside 0..=1"));
@@ -200,6 +213,8 @@ pub struct SynthSong {
     /// E.g. "F# minor".
     pub key: String,
     pub voice: VoiceType,
+    /// The recorded clips that are the song's voice, in order (empty: the synthetic singer).
+    pub recorded_voice: Vec<String>,
     pub programs: SongPrograms,
     /// The drawn vocal-to-accompaniment ratio (dB over the sung samples).
     pub vocal_to_accompaniment_db: f32,
@@ -227,6 +242,7 @@ impl SynthSong {
 pub struct SongSynthesizer {
     font: Arc<SoundFont>,
     config: SynthConfig,
+    voice_clips: Option<Arc<recorded::VoiceClips>>,
 }
 
 impl SongSynthesizer {
@@ -235,7 +251,21 @@ impl SongSynthesizer {
         let font = load_soundfont(soundfont_path)?;
         // Build one synthesizer now so settings problems surface here, not in `song`.
         render::synthesizer(&font, config.sample_rate, config.soundfont_effects)?;
-        Ok(Self { font, config })
+        Ok(Self { font, config, voice_clips: None })
+    }
+
+    /// Songs whose voice is, with [`SynthConfig::recorded_voice_probability`], drawn from
+    /// `clips` (at the configuration's sample rate) instead of sung by the synthetic singer.
+    pub fn with_voice_clips(mut self, clips: Arc<recorded::VoiceClips>) -> Result<Self, SynthError> {
+        if clips.sample_rate() != self.config.sample_rate {
+            return Err(SynthError::InvalidConfig(format!(
+                "voice clips at {} Hz for songs at {} Hz",
+                clips.sample_rate(),
+                self.config.sample_rate
+            )));
+        }
+        self.voice_clips = Some(clips);
+        Ok(self)
     }
 
     pub fn config(&self) -> &SynthConfig {
@@ -271,6 +301,15 @@ impl SongSynthesizer {
 
         let voice_config = VoiceConfig::random(arr.voice_type, sr, &mut mix_rng);
         let mut vocals = sing(&arr.melody, n, &voice_config, voice_seed).unwrap_or_else(|_| vec![0.0; n]);
+        let mut recorded_voice = Vec::new();
+        if let Some(clips) = &self.voice_clips {
+            // A stream of its own, drawn only when there are clips: songs made without clips
+            // stay exactly what they were.
+            let mut clip_rng = ChaCha8Rng::seed_from_u64(voice_seed ^ 0x5EC0_4DED_C11F_5EED);
+            if clip_rng.random::<f32>() < cfg.recorded_voice_probability {
+                (vocals, recorded_voice) = recorded::recorded_vocals(clips, &arr.melody, n, &mut clip_rng);
+            }
+        }
         let sung = sung_mask(&arr.melody, sr, n);
         if let Some(choir) = &arr.choir {
             let doubled = render(&[choir], false);
@@ -309,7 +348,9 @@ impl SongSynthesizer {
                 stem.iter_mut().for_each(|x| *x *= gain);
             }
         }
-        song_from(arr, seed, sr, ratio_db, vocals, drums, bass, other)
+        let mut song = song_from(arr, seed, sr, ratio_db, vocals, drums, bass, other);
+        song.recorded_voice = recorded_voice;
+        song
     }
 }
 
@@ -337,6 +378,7 @@ fn song_from(
         beats_per_bar: arr.beats_per_bar,
         key: arr.key.name(),
         voice: arr.voice_type,
+        recorded_voice: Vec::new(),
         programs: SongPrograms {
             drum_kit: arr.drums.program,
             bass: arr.bass.program,

@@ -479,6 +479,49 @@ fn songs_are_deterministic_and_seed_dependent() {
 }
 
 #[test]
+fn recorded_voices_replace_the_singer_only_in_the_songs_that_draw_them() {
+    let Some((synth, songs)) = songs() else { return };
+    // Two "clips": vowel-like tone bursts, long enough to be kept.
+    let clip = |hz: f32| {
+        (0..SR as usize / 2).map(|i| 0.2 * (i as f32 * hz / SR as f32 * std::f32::consts::TAU).sin()).collect()
+    };
+    let clips = std::sync::Arc::new(
+        recorded::VoiceClips::from_samples(SR, vec![("low".into(), clip(180.0)), ("high".into(), clip(330.0))])
+            .unwrap(),
+    );
+    let with = |p: f32| {
+        let config = SynthConfig { recorded_voice_probability: p, ..synth.config().clone() };
+        SongSynthesizer { config, ..synth.clone() }.with_voice_clips(clips.clone()).unwrap()
+    };
+    // Probability 0: clips given but never drawn, and every song is exactly what it was.
+    let never = with(0.0);
+    for (seed, song) in SONG_SEEDS.zip(songs) {
+        assert_eq!(&never.song(seed), song);
+    }
+    // Probability 1: every sung song's voice is clips; the accompaniment is untouched (up to
+    // the final peak scaling, which the new voice changes).
+    let always = with(1.0);
+    let mut recorded = 0;
+    for (seed, song) in SONG_SEEDS.zip(songs) {
+        let other = always.song(seed);
+        if song.melody.is_empty() {
+            continue;
+        }
+        assert!(!other.recorded_voice.is_empty(), "seed {seed}: no clip used");
+        assert!(other.recorded_voice.iter().all(|c| c == "low" || c == "high"));
+        assert_ne!(other.vocals, song.vocals);
+        let scale = peak(&other.drums) / peak(&song.drums);
+        let drift = other.drums.iter().zip(&song.drums).map(|(a, b)| (a - b * scale).abs()).fold(0.0f32, f32::max);
+        assert!(drift < 1e-4, "seed {seed}: drums changed by {drift}");
+        recorded += 1;
+    }
+    assert!(recorded > 0, "no song has a melody: the test checks nothing");
+    // Clips at another sample rate are refused.
+    let wrong = recorded::VoiceClips::from_samples(44_100, vec![("x".into(), vec![0.5; 44_100])]).unwrap();
+    assert!(synth.clone().with_voice_clips(std::sync::Arc::new(wrong)).is_err());
+}
+
+#[test]
 fn songs_have_the_right_shape_and_sane_levels() {
     let Some((synth, songs)) = songs() else { return };
     let n = (synth.config().duration_seconds * synth.config().sample_rate as f32).round() as usize;
