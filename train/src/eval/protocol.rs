@@ -4,7 +4,7 @@
 
 use super::stems::load_16k_mono;
 use super::{BssEvalConfig, FramewiseMetrics, Workspace, bss_eval_v4_with, nan_median};
-use crate::data::{DatasetKind, Split, list_songs, load_song};
+use crate::data::{AudioRef, DatasetKind, Song, SongSources, Split, list_songs, load_song};
 use crate::progress;
 use anyhow::{Context, Result, bail};
 use rayon::prelude::*;
@@ -189,6 +189,25 @@ fn cache_folder_name(model: &Path) -> Result<String> {
     Ok(format!("{stem}-{:016x}", xxhash_rust::xxh3::xxh3_64(&bytes)))
 }
 
+/// What a cached track result was computed from, as a hash: the song's source files (paths as
+/// listed, sizes and modification times). Two datasets whose songs share names (every synthetic
+/// corpus has a `synth-0000`) or a corpus regenerated in place never reuse each other's results.
+fn track_key(song: &Song) -> String {
+    let refs: Vec<&AudioRef> = match &song.sources {
+        SongSources::Stems { vocals, accompaniment } => vocals.iter().chain(accompaniment).collect(),
+        SongSources::Karaoke { vocal_track, background_track } => vec![vocal_track, background_track],
+        SongSources::Mixture { mixture } => vec![mixture],
+    };
+    let mut identity = serde_json::to_string(&song.sources).unwrap_or_default();
+    for r in refs {
+        if let Ok(meta) = std::fs::metadata(&r.path) {
+            let modified = meta.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
+            identity.push_str(&format!("|{}|{:?}", meta.len(), modified));
+        }
+    }
+    format!("{:016x}", xxhash_rust::xxh3::xxh3_64(identity.as_bytes()))
+}
+
 /// One song's separation, windowed or live.
 type SeparateSong = Box<dyn FnMut(&AudioBuffer) -> Result<Stems>>;
 
@@ -229,7 +248,7 @@ pub fn evaluate_dataset(options: &DatasetEvaluation) -> Result<Evaluation> {
     let bar = progress::bar(songs.len() as u64, "separating + evaluating", "tracks");
     let mut outcomes = Vec::new();
     for song in &songs {
-        let cached = cache.join(format!("{}.json", crate::data::cache::safe_name(&song.name)));
+        let cached = cache.join(format!("{}-{}.json", crate::data::cache::safe_name(&song.name), track_key(song)));
         let outcome = (|| -> Result<TrackResult> {
             if let Ok(text) = std::fs::read_to_string(&cached) {
                 if let Ok(result) = serde_json::from_str::<TrackResult>(&text) {
@@ -273,5 +292,36 @@ mod tests {
         assert_ne!(cache_folder_name(&model).unwrap(), first);
         let err = cache_folder_name(&dir.path().join("missing.safetensors")).unwrap_err();
         assert!(format!("{err:#}").contains("missing.safetensors"), "{err:#}");
+    }
+
+    #[test]
+    fn cached_tracks_belong_to_their_files_not_to_their_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let song = |root: &str| {
+            let file = |name: &str| {
+                let path = dir.path().join(root).join(name);
+                std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+                if !path.exists() {
+                    std::fs::write(&path, root.as_bytes()).unwrap();
+                }
+                AudioRef::file(path)
+            };
+            Song {
+                name: "synth-0000".into(),
+                split: Split::Test,
+                sources: SongSources::Stems {
+                    vocals: vec![file("vocals.wav")],
+                    accompaniment: vec![file("other.wav")],
+                },
+            }
+        };
+        // The same name in two corpora: two keys; the same files: the same key.
+        let (a, b) = (song("one"), song("two"));
+        assert_ne!(track_key(&a), track_key(&b));
+        assert_eq!(track_key(&a), track_key(&song("one")));
+        // Regenerated in place (another size): another key.
+        let before = track_key(&a);
+        std::fs::write(dir.path().join("one/vocals.wav"), b"a longer, regenerated file").unwrap();
+        assert_ne!(track_key(&a), before);
     }
 }
