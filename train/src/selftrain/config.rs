@@ -99,6 +99,10 @@ pub struct SynthCorpus {
     pub voice_clips: Option<PathBuf>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recorded_voice_probability: Option<f32>,
+    /// The General MIDI SoundFont that renders the instruments (default: the one
+    /// `synth::default_soundfont_path` finds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub soundfont: Option<PathBuf>,
 }
 
 /// A separator's training, less its data and output folder (the pipeline fills those in).

@@ -101,7 +101,7 @@ pub fn run(config: &SelfTrainConfig, options: &PipelineOptions) -> Result<PathBu
                 seed: corpus.seed,
                 kind,
                 seconds: corpus.seconds,
-                soundfont: None,
+                soundfont: corpus.soundfont.clone(),
                 truth: corpus.truth,
                 voice_clips: corpus.voice_clips.clone(),
                 recorded_voice_probability: corpus.recorded_voice_probability,
