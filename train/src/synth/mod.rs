@@ -300,16 +300,16 @@ impl SongSynthesizer {
         let mut other = render(&other_parts, cfg.soundfont_effects);
 
         let voice_config = VoiceConfig::random(arr.voice_type, sr, &mut mix_rng);
-        let mut vocals = sing(&arr.melody, n, &voice_config, voice_seed).unwrap_or_else(|_| vec![0.0; n]);
-        let mut recorded_voice = Vec::new();
-        if let Some(clips) = &self.voice_clips {
-            // A stream of its own, drawn only when there are clips: songs made without clips
-            // stay exactly what they were.
+        // Recorded clips draw from a stream of their own, only when there are clips: songs made
+        // without clips stay exactly what they were.
+        let recorded = self.voice_clips.as_ref().and_then(|clips| {
             let mut clip_rng = ChaCha8Rng::seed_from_u64(voice_seed ^ 0x5EC0_4DED_C11F_5EED);
-            if clip_rng.random::<f32>() < cfg.recorded_voice_probability {
-                (vocals, recorded_voice) = recorded::recorded_vocals(clips, &arr.melody, n, &mut clip_rng);
-            }
-        }
+            (clip_rng.random::<f32>() < cfg.recorded_voice_probability)
+                .then(|| recorded::recorded_vocals(clips, &arr.melody, n, &mut clip_rng))
+        });
+        let (mut vocals, recorded_voice) = recorded.unwrap_or_else(|| {
+            (sing(&arr.melody, n, &voice_config, voice_seed).unwrap_or_else(|_| vec![0.0; n]), Vec::new())
+        });
         let sung = sung_mask(&arr.melody, sr, n);
         if let Some(choir) = &arr.choir {
             let doubled = render(&[choir], false);
@@ -348,22 +348,18 @@ impl SongSynthesizer {
                 stem.iter_mut().for_each(|x| *x *= gain);
             }
         }
-        let mut song = song_from(arr, seed, sr, ratio_db, vocals, drums, bass, other);
-        song.recorded_voice = recorded_voice;
-        song
+        song_from(arr, seed, sr, ratio_db, [vocals, drums, bass, other], recorded_voice)
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// The song from its arrangement and its stems (`[vocals, drums, bass, other]`).
 fn song_from(
     arr: Arrangement,
     seed: u64,
     sample_rate: u32,
     ratio_db: f32,
-    vocals: Vec<f32>,
-    drums: Vec<f32>,
-    bass: Vec<f32>,
-    other: Vec<f32>,
+    [vocals, drums, bass, other]: [Vec<f32>; 4],
+    recorded_voice: Vec<String>,
 ) -> SynthSong {
     SynthSong {
         name: format!("synth-{seed:016x}"),
@@ -378,7 +374,7 @@ fn song_from(
         beats_per_bar: arr.beats_per_bar,
         key: arr.key.name(),
         voice: arr.voice_type,
-        recorded_voice: Vec::new(),
+        recorded_voice,
         programs: SongPrograms {
             drum_kit: arr.drums.program,
             bass: arr.bass.program,

@@ -19,8 +19,9 @@ pub(crate) struct Maps {
 }
 
 /// `len` zeros, written over the threads when there are enough of them to pay the hand-off.
-/// The `svs` binary keeps freed heap memory for reuse (its `heap` module), so a fresh map is a plain memset, not
-/// fresh zero pages: on one thread it left the other idle while every map of a step was zeroed.
+/// The `svs` binary keeps freed heap memory for reuse (its `heap` module), so a fresh map is a
+/// plain memset, not fresh zero pages: on one thread it left the other idle while every map of
+/// a step was zeroed.
 fn zeroed(len: usize) -> Vec<f32> {
     /// 256 KiB: below this one thread zeroes faster than two hand the work over.
     const PARALLEL_MIN: usize = 1 << 16;
