@@ -362,6 +362,37 @@ fn compare_pairs_evaluations_song_by_song_and_seed_by_seed() {
         assert_eq!(d["cells"], 6, "{source}");
     }
 
+    // `svs report` over the same files: both seeds per model, the same paired difference.
+    let quoted = |name: &str| evaluations[name].iter().map(|p| format!("{p:?}")).collect::<Vec<_>>().join(", ");
+    let config = tmp.path().join("study.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "title = \"A study\"\nseeds = [1, 2]\n[[model]]\nname = \"better\"\nruns = [{}]\n\
+             [[model]]\nname = \"worse\"\nruns = [{}]\n\
+             [[comparison]]\ntable = \"Better against worse\"\nmodel = \"better\"\nbaseline = \"worse\"\n",
+            quoted("better"),
+            quoted("worse")
+        ),
+    )
+    .unwrap();
+    let report_md = tmp.path().join("report/study.md");
+    let out = svs().args(["report", "--config"]).arg(&config).arg("--out").arg(&report_md).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let md = std::fs::read_to_string(&report_md).unwrap();
+    assert!(md.contains("## Better against worse") && md.contains("| better | worse | 2 | 3 |"), "{md}");
+    assert!(tmp.path().join("report/study.json").exists());
+    // A configuration naming a model that is not listed: the file and the key are named.
+    std::fs::write(
+        &config,
+        "title = \"t\"\nseeds = [1]\nmodel = []\n[[comparison]]\ntable = \"T\"\nmodel = \"a\"\nbaseline = \"b\"\n",
+    )
+    .unwrap();
+    let out = svs().args(["report", "--config"]).arg(&config).arg("--out").arg(&report_md).output().unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("study.toml") && stderr.contains("comparison[0].model"), "{stderr}");
+
     // One seed against two: refused in words, nothing written.
     let out = svs()
         .args(["compare", "--model"])

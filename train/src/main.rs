@@ -44,6 +44,8 @@ enum Command {
     Eval(commands::eval::EvalArgs),
     /// Paired difference of two models' per-song SDRs (from `svs eval --json`), over songs and seeds.
     Compare(commands::compare::CompareArgs),
+    /// One report over a study's runs (per-seed SDRs, paired comparisons, the filter against the truth).
+    Report(commands::report::ReportArgs),
     /// Measure speed and memory (figures for docs/BENCHMARKS.md).
     Bench(commands::bench::BenchArgs),
 }
@@ -65,6 +67,7 @@ fn main() -> Result<()> {
         Command::Export(args) => commands::export::run(args),
         Command::Eval(args) => commands::eval::run(args),
         Command::Compare(args) => commands::compare::run(args),
+        Command::Report(args) => commands::report::run(args),
         Command::Bench(args) => commands::bench::run(args),
     }
 }

@@ -8,6 +8,7 @@ pub mod filter;
 pub mod info;
 pub mod label;
 pub mod prepare;
+pub mod report;
 pub mod self_train;
 pub mod separate;
 pub mod synth;

@@ -11,6 +11,7 @@ pub mod label;
 pub mod pipeline;
 pub mod report;
 pub mod shard;
+pub mod study;
 
 pub use filter::{SongQuality, VadFilter};
 pub use label::PseudoLabeler;
