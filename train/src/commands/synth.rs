@@ -40,6 +40,15 @@ pub struct SynthArgs {
     /// With `--voice-clips`: the share of songs whose voice is recorded clips.
     #[arg(long, default_value_t = 0.5)]
     pub recorded_voice_probability: f32,
+    /// The share of songs sent through a mix bus (a compressor and a limiter, the same gain on
+    /// every stem, so the stems still add up to the mixture). Default 0: corpora made before
+    /// the bus existed stay the same.
+    #[arg(long, default_value_t = 0.0)]
+    pub bus_probability: f32,
+    /// The range each song's vocal-to-accompaniment ratio is drawn from, in dB (`LOW,HIGH`, e.g.
+    /// `-10,5`; default -6,3).
+    #[arg(long, value_delimiter = ',', num_args = 2, allow_negative_numbers = true)]
+    pub vocal_level_db: Option<Vec<f32>>,
 }
 
 pub fn run(args: SynthArgs) -> Result<()> {
@@ -54,6 +63,8 @@ pub fn run(args: SynthArgs) -> Result<()> {
         truth: args.truth,
         voice_clips: args.voice_clips,
         recorded_voice_probability: Some(args.recorded_voice_probability),
+        bus_probability: Some(args.bus_probability),
+        vocal_to_accompaniment_db: args.vocal_level_db.map(|range| (range[0], range[1])),
     };
     let summary = write_corpus(&options)?;
     println!(

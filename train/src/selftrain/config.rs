@@ -99,6 +99,12 @@ pub struct SynthCorpus {
     pub voice_clips: Option<PathBuf>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recorded_voice_probability: Option<f32>,
+    /// Songs through the mix bus (see `synth::corpus::CorpusOptions::bus_probability`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bus_probability: Option<f32>,
+    /// The vocal-to-accompaniment range, `[low, high]` in dB.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vocal_to_accompaniment_db: Option<(f32, f32)>,
     /// The General MIDI SoundFont that renders the instruments (default: the one
     /// `synth::default_soundfont_path` finds).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -49,6 +49,11 @@ pub struct CorpusOptions {
     pub voice_clips: Option<PathBuf>,
     /// Default: [`SynthConfig`]'s.
     pub recorded_voice_probability: Option<f32>,
+    /// Probability of a song going through the mix bus ([`super::bus`]); default:
+    /// [`SynthConfig`]'s (none).
+    pub bus_probability: Option<f32>,
+    /// The range the vocal-to-accompaniment ratio is drawn from (dB); default: [`SynthConfig`]'s.
+    pub vocal_to_accompaniment_db: Option<(f32, f32)>,
 }
 
 /// The clean voice inside a synthetic DAMP performance's `vocal.wav` ([`CorpusOptions::truth`]).
@@ -86,6 +91,8 @@ pub fn write_corpus(args: &CorpusOptions) -> Result<CorpusSummary> {
     let config = SynthConfig {
         duration_seconds: args.seconds,
         recorded_voice_probability: args.recorded_voice_probability.unwrap_or(defaults.recorded_voice_probability),
+        bus_probability: args.bus_probability.unwrap_or(defaults.bus_probability),
+        vocal_to_accompaniment_db: args.vocal_to_accompaniment_db.unwrap_or(defaults.vocal_to_accompaniment_db),
         ..defaults
     };
     let sample_rate = config.sample_rate;
@@ -247,6 +254,8 @@ mod tests {
             truth: true,
             voice_clips: None,
             recorded_voice_probability: None,
+            bus_probability: None,
+            vocal_to_accompaniment_db: None,
         };
         assert_eq!(write_corpus(&options).unwrap().songs, 3);
         let csv = std::fs::read_to_string(options.out.join("vsep_metadata.csv")).unwrap();
@@ -277,5 +286,63 @@ mod tests {
             sung += 1;
         }
         assert!(sung > 0, "no song of the corpus has singing: the test checks nothing");
+    }
+
+    #[test]
+    fn the_vocal_level_range_and_the_mix_bus_reach_the_written_songs() {
+        if default_soundfont_path().filter(|p| p.is_file()).is_none() {
+            eprintln!("SKIPPED: no General MIDI SoundFont (apt-get install timgm6mb-soundfont)");
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        // The same song at a vocal level of -10 dB and of +5 dB: every stem is scaled by one
+        // gain after the voice's, so the voice-to-accompaniment energy differs by 15 dB.
+        let ratio = |name: &str, level: f32, bus: Option<f32>| {
+            let out = dir.path().join(name);
+            let options = CorpusOptions {
+                out: out.clone(),
+                songs: 1,
+                test_songs: 0,
+                seed: 5,
+                kind: SynthKind::Labeled,
+                seconds: 6.0,
+                soundfont: None,
+                truth: false,
+                voice_clips: None,
+                recorded_voice_probability: None,
+                bus_probability: bus,
+                vocal_to_accompaniment_db: Some((level, level)),
+            };
+            write_corpus(&options).unwrap();
+            let song = std::fs::read_dir(out.join("train")).unwrap().next().unwrap().unwrap().path();
+            let read = |stem: &str| read_audio(&song.join(stem)).unwrap().channels.remove(0);
+            let (vocals, mixture) = (read("vocals.wav"), read("mixture.wav"));
+            let accompaniment: Vec<f32> = mixture.iter().zip(&vocals).map(|(m, v)| m - v).collect();
+            (energy_ratio_db(energy(&vocals), energy(&accompaniment)), mixture)
+        };
+        let (quiet, plain) = ratio("quiet", -10.0, None);
+        let (loud, _) = ratio("loud", 5.0, None);
+        assert!((loud - quiet - 15.0).abs() < 0.1, "{quiet} dB and {loud} dB");
+        // Through the bus the same song is another mixture (compressed), the same length.
+        let (_, bused) = ratio("bused", -10.0, Some(1.0));
+        assert_eq!(bused.len(), plain.len());
+        assert_ne!(bused, plain);
+        // A range the wrong way round is refused.
+        let bad = CorpusOptions {
+            out: dir.path().join("bad"),
+            songs: 1,
+            test_songs: 0,
+            seed: 5,
+            kind: SynthKind::Labeled,
+            seconds: 6.0,
+            soundfont: None,
+            truth: false,
+            voice_clips: None,
+            recorded_voice_probability: None,
+            bus_probability: None,
+            vocal_to_accompaniment_db: Some((5.0, -10.0)),
+        };
+        let err = format!("{:#}", write_corpus(&bad).unwrap_err());
+        assert!(err.contains("vocal_to_accompaniment_db"), "{err}");
     }
 }

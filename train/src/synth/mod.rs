@@ -16,6 +16,7 @@
 //! ```
 
 pub mod arrangement;
+pub mod bus;
 pub mod corpus;
 pub mod dsp;
 pub mod leakage;
@@ -112,6 +113,9 @@ pub struct SynthConfig {
     /// Probability that a song's voice is recorded clips ([`recorded`]) instead of the
     /// synthetic singer, when the synthesizer has clips ([`SongSynthesizer::with_voice_clips`]).
     pub recorded_voice_probability: f32,
+    /// Probability that a song goes through a mix bus ([`bus`]: a compressor and a limiter whose
+    /// gain multiplies every stem). Off by default, so the corpora made before it stay the same.
+    pub bus_probability: f32,
 }
 
 impl Default for SynthConfig {
@@ -131,6 +135,7 @@ impl Default for SynthConfig {
             reverb_time_s: (0.5, 2.0),
             soundfont_effects: false,
             recorded_voice_probability: 0.5,
+            bus_probability: 0.0,
         }
     }
 }
@@ -172,6 +177,7 @@ impl SynthConfig {
             ("female_probability", self.female_probability),
             ("choir_double_probability", self.choir_double_probability),
             ("recorded_voice_probability", self.recorded_voice_probability),
+            ("bus_probability", self.bus_probability),
         ] {
             if !(0.0..=1.0).contains(&p) {
                 return bad(format!("{name} {p} outside 0..=1"));
@@ -216,6 +222,8 @@ pub struct SynthSong {
     /// The recorded clips that are the song's voice, in order (empty: the synthetic singer).
     pub recorded_voice: Vec<String>,
     pub programs: SongPrograms,
+    /// The mix bus the song went through, if any.
+    pub bus: Option<bus::BusSettings>,
     /// The drawn vocal-to-accompaniment ratio (dB over the sung samples).
     pub vocal_to_accompaniment_db: f32,
     /// Every sung note (times in seconds from the song start).
@@ -341,6 +349,17 @@ impl SongSynthesizer {
         let gain = relative_gain(&vocals, &accompaniment, &sung, ratio_db);
         vocals.iter_mut().for_each(|v| *v *= gain);
 
+        // The mix bus draws from a stream of its own, so songs made without it stay the same.
+        let mut bus_rng = ChaCha8Rng::seed_from_u64(voice_seed ^ 0xB05_C0_4D_1117_0001);
+        let bus = (bus_rng.random::<f32>() < cfg.bus_probability).then(|| bus::BusSettings::draw(&mut bus_rng));
+        let mut accompaniment = accompaniment;
+        if let Some(settings) = &bus {
+            let mixture: Vec<f32> = accompaniment.iter().zip(&vocals).map(|(a, v)| a + v).collect();
+            let gain = bus::bus_gain(&mixture, sr, settings);
+            for stem in [&mut vocals, &mut drums, &mut bass, &mut other, &mut accompaniment] {
+                stem.iter_mut().zip(&gain).for_each(|(x, g)| *x *= g);
+            }
+        }
         let mixture_peak = peak(&accompaniment.iter().zip(&vocals).map(|(a, v)| a + v).collect::<Vec<f32>>());
         if mixture_peak > 0.0 {
             let gain = cfg.target_peak / mixture_peak;
@@ -348,7 +367,9 @@ impl SongSynthesizer {
                 stem.iter_mut().for_each(|x| *x *= gain);
             }
         }
-        song_from(arr, seed, sr, ratio_db, [vocals, drums, bass, other], recorded_voice)
+        let mut song = song_from(arr, seed, sr, ratio_db, [vocals, drums, bass, other], recorded_voice);
+        song.bus = bus;
+        song
     }
 }
 
@@ -375,6 +396,7 @@ fn song_from(
         key: arr.key.name(),
         voice: arr.voice_type,
         recorded_voice,
+        bus: None,
         programs: SongPrograms {
             drum_kit: arr.drums.program,
             bass: arr.bass.program,

@@ -522,6 +522,46 @@ fn recorded_voices_replace_the_singer_only_in_the_songs_that_draw_them() {
 }
 
 #[test]
+fn the_mix_bus_compresses_the_song_and_keeps_its_stems_adding_up() {
+    let Some((synth, songs)) = songs() else { return };
+    let with = |p: f32| SongSynthesizer {
+        config: SynthConfig { bus_probability: p, ..synth.config().clone() },
+        ..synth.clone()
+    };
+    // Probability 0 is the default: nothing changes.
+    assert_eq!(synth.config().bus_probability, 0.0);
+    assert!(songs.iter().all(|s| s.bus.is_none()));
+    let always = with(1.0);
+    for (seed, song) in SONG_SEEDS.zip(songs) {
+        let bused = always.song(seed);
+        let settings = bused.bus.expect("probability 1");
+        // The same gain on every stem: the stems still add up to the mixture, and each stem is
+        // the original times one common gain curve (read off the drums, checked on the bass).
+        let mixture = bused.mixture();
+        let summed: Vec<f32> =
+            (0..mixture.len()).map(|i| bused.vocals[i] + bused.drums[i] + bused.bass[i] + bused.other[i]).collect();
+        assert!(mixture.iter().zip(&summed).all(|(m, s)| (m - s).abs() < 1e-6));
+        let mut checked = 0;
+        for i in (0..mixture.len()).step_by(13) {
+            if song.drums[i].abs() > 0.01 && song.bass[i].abs() > 0.01 {
+                let gain = bused.drums[i] / song.drums[i];
+                assert!(
+                    (bused.bass[i] / song.bass[i] - gain).abs() < 1e-3 * gain.abs().max(1.0),
+                    "seed {seed} sample {i}"
+                );
+                checked += 1;
+            }
+        }
+        assert!(checked > 10, "seed {seed}: too few samples to compare ({checked})");
+        // Compressed and limited, then normalised to the same peak: the crest factor falls.
+        let crest = |x: &[f32]| peak(x) as f64 / (energy(x) / x.len() as f64).sqrt();
+        let (before, after) = (crest(&song.mixture()), crest(&mixture));
+        assert!(after < before * 0.97, "seed {seed}: crest factor {before:.2} -> {after:.2} ({settings:?})");
+        assert!((peak(&mixture) - synth.config().target_peak).abs() < 1e-4);
+    }
+}
+
+#[test]
 fn songs_have_the_right_shape_and_sane_levels() {
     let Some((synth, songs)) = songs() else { return };
     let n = (synth.config().duration_seconds * synth.config().sample_rate as f32).round() as usize;
