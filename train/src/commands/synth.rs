@@ -47,11 +47,16 @@ pub struct SynthArgs {
     pub bus_probability: f32,
     /// The range each song's vocal-to-accompaniment ratio is drawn from, in dB (`LOW,HIGH`, e.g.
     /// `-10,5`; default -6,3).
-    #[arg(long, value_delimiter = ',', num_args = 2, allow_negative_numbers = true)]
+    #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
     pub vocal_level_db: Option<Vec<f32>>,
 }
 
 pub fn run(args: SynthArgs) -> Result<()> {
+    let vocal_to_accompaniment_db = match args.vocal_level_db.as_deref() {
+        None => None,
+        Some(&[low, high]) => Some((low, high)),
+        Some(other) => anyhow::bail!("--vocal-level-db takes two values, LOW,HIGH (got {})", other.len()),
+    };
     let options = CorpusOptions {
         out: args.out,
         songs: args.songs,
@@ -64,7 +69,7 @@ pub fn run(args: SynthArgs) -> Result<()> {
         voice_clips: args.voice_clips,
         recorded_voice_probability: Some(args.recorded_voice_probability),
         bus_probability: Some(args.bus_probability),
-        vocal_to_accompaniment_db: args.vocal_level_db.map(|range| (range[0], range[1])),
+        vocal_to_accompaniment_db,
     };
     let summary = write_corpus(&options)?;
     println!(
