@@ -45,6 +45,10 @@ pub struct SynthArgs {
     /// the bus existed stay the same.
     #[arg(long, default_value_t = 0.0)]
     pub bus_probability: f32,
+    /// The share of songs whose choruses a second singer harmonises (a diatonic third above or
+    /// below the melody; part of the vocals). Default 0, as for the bus.
+    #[arg(long, default_value_t = 0.0)]
+    pub harmony_probability: f32,
     /// The range each song's vocal-to-accompaniment ratio is drawn from, in dB (`LOW,HIGH`, e.g.
     /// `-10,5`; default -6,3).
     #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
@@ -69,6 +73,7 @@ pub fn run(args: SynthArgs) -> Result<()> {
         voice_clips: args.voice_clips,
         recorded_voice_probability: Some(args.recorded_voice_probability),
         bus_probability: Some(args.bus_probability),
+        harmony_probability: Some(args.harmony_probability),
         vocal_to_accompaniment_db,
     };
     let summary = write_corpus(&options)?;

@@ -102,6 +102,9 @@ pub struct SynthCorpus {
     /// Songs through the mix bus (see `synth::corpus::CorpusOptions::bus_probability`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bus_probability: Option<f32>,
+    /// Songs with a harmony singer in their choruses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub harmony_probability: Option<f32>,
     /// The vocal-to-accompaniment range, `[low, high]` in dB.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vocal_to_accompaniment_db: Option<(f32, f32)>,

@@ -106,6 +106,7 @@ pub fn run(config: &SelfTrainConfig, options: &PipelineOptions) -> Result<PathBu
                 voice_clips: corpus.voice_clips.clone(),
                 recorded_voice_probability: corpus.recorded_voice_probability,
                 bus_probability: corpus.bus_probability,
+                harmony_probability: corpus.harmony_probability,
                 vocal_to_accompaniment_db: corpus.vocal_to_accompaniment_db,
             })?;
         }

@@ -52,6 +52,8 @@ pub struct CorpusOptions {
     /// Probability of a song going through the mix bus ([`super::bus`]); default:
     /// [`SynthConfig`]'s (none).
     pub bus_probability: Option<f32>,
+    /// Probability of a harmony singer in a song's choruses; default: [`SynthConfig`]'s (none).
+    pub harmony_probability: Option<f32>,
     /// The range the vocal-to-accompaniment ratio is drawn from (dB); default: [`SynthConfig`]'s.
     pub vocal_to_accompaniment_db: Option<(f32, f32)>,
 }
@@ -92,6 +94,7 @@ pub fn write_corpus(args: &CorpusOptions) -> Result<CorpusSummary> {
         duration_seconds: args.seconds,
         recorded_voice_probability: args.recorded_voice_probability.unwrap_or(defaults.recorded_voice_probability),
         bus_probability: args.bus_probability.unwrap_or(defaults.bus_probability),
+        harmony_probability: args.harmony_probability.unwrap_or(defaults.harmony_probability),
         vocal_to_accompaniment_db: args.vocal_to_accompaniment_db.unwrap_or(defaults.vocal_to_accompaniment_db),
         ..defaults
     };
@@ -255,6 +258,7 @@ mod tests {
             voice_clips: None,
             recorded_voice_probability: None,
             bus_probability: None,
+            harmony_probability: None,
             vocal_to_accompaniment_db: None,
         };
         assert_eq!(write_corpus(&options).unwrap().songs, 3);
@@ -311,6 +315,7 @@ mod tests {
                 voice_clips: None,
                 recorded_voice_probability: None,
                 bus_probability: bus,
+                harmony_probability: None,
                 vocal_to_accompaniment_db: Some((level, level)),
             };
             write_corpus(&options).unwrap();
@@ -340,6 +345,7 @@ mod tests {
             voice_clips: None,
             recorded_voice_probability: None,
             bus_probability: None,
+            harmony_probability: None,
             vocal_to_accompaniment_db: Some((5.0, -10.0)),
         };
         let err = format!("{:#}", write_corpus(&bad).unwrap_err());

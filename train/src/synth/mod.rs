@@ -116,6 +116,11 @@ pub struct SynthConfig {
     /// Probability that a song goes through a mix bus ([`bus`]: a compressor and a limiter whose
     /// gain multiplies every stem). Off by default, so the corpora made before it stay the same.
     pub bus_probability: f32,
+    /// Probability that a second singer harmonises the choruses (a diatonic third above or
+    /// below the melody), counted as vocals. Off by default, so earlier corpora stay the same.
+    pub harmony_probability: f32,
+    /// Level of the harmony relative to the lead voice where both sing (dB).
+    pub harmony_level_db: (f32, f32),
 }
 
 impl Default for SynthConfig {
@@ -136,6 +141,8 @@ impl Default for SynthConfig {
             soundfont_effects: false,
             recorded_voice_probability: 0.5,
             bus_probability: 0.0,
+            harmony_probability: 0.0,
+            harmony_level_db: (-12.0, -4.0),
         }
     }
 }
@@ -157,6 +164,7 @@ impl SynthConfig {
             ("vocal_reverb_db", self.vocal_reverb_db),
             ("instrument_reverb_db", self.instrument_reverb_db),
             ("reverb_time_s", self.reverb_time_s),
+            ("harmony_level_db", self.harmony_level_db),
         ];
         for (name, (low, high)) in ranges {
             if !(low.is_finite() && high.is_finite() && low <= high) {
@@ -178,6 +186,7 @@ impl SynthConfig {
             ("choir_double_probability", self.choir_double_probability),
             ("recorded_voice_probability", self.recorded_voice_probability),
             ("bus_probability", self.bus_probability),
+            ("harmony_probability", self.harmony_probability),
         ] {
             if !(0.0..=1.0).contains(&p) {
                 return bad(format!("{name} {p} outside 0..=1"));
@@ -224,6 +233,8 @@ pub struct SynthSong {
     pub programs: SongPrograms,
     /// The mix bus the song went through, if any.
     pub bus: Option<bus::BusSettings>,
+    /// The harmony singer's notes (empty: no harmony), part of the vocals.
+    pub harmony: Vec<SungNote>,
     /// The drawn vocal-to-accompaniment ratio (dB over the sung samples).
     pub vocal_to_accompaniment_db: f32,
     /// Every sung note (times in seconds from the song start).
@@ -319,6 +330,21 @@ impl SongSynthesizer {
             (sing(&arr.melody, n, &voice_config, voice_seed).unwrap_or_else(|_| vec![0.0; n]), Vec::new())
         });
         let sung = sung_mask(&arr.melody, sr, n);
+        // A harmony singer draws from a stream of its own, so songs made without one stay the same.
+        let mut harmony_rng = ChaCha8Rng::seed_from_u64(voice_seed ^ 0x4A12_3011_7E55_0002);
+        let harmony = if harmony_rng.random::<f32>() < cfg.harmony_probability {
+            harmony_notes(&arr, harmony_rng.random_bool(0.5))
+        } else {
+            Vec::new()
+        };
+        if !harmony.is_empty() {
+            let voice_type = if harmony_rng.random_bool(0.5) { VoiceType::Male } else { VoiceType::Female };
+            let singer = VoiceConfig::random(voice_type, sr, &mut harmony_rng);
+            let line = sing(&harmony, n, &singer, harmony_rng.random()).unwrap_or_else(|_| vec![0.0; n]);
+            let both = sung_mask(&harmony, sr, n);
+            let gain = relative_gain(&line, &vocals, &both, uniform_in(&mut harmony_rng, cfg.harmony_level_db));
+            vocals.iter_mut().zip(&line).for_each(|(v, h)| *v += gain * h);
+        }
         if let Some(choir) = &arr.choir {
             let doubled = render(&[choir], false);
             let gain = relative_gain(&doubled, &vocals, &sung, uniform_in(&mut mix_rng, cfg.choir_level_db));
@@ -369,8 +395,26 @@ impl SongSynthesizer {
         }
         let mut song = song_from(arr, seed, sr, ratio_db, [vocals, drums, bass, other], recorded_voice);
         song.bus = bus;
+        song.harmony = harmony;
         song
     }
+}
+
+/// The chorus melody a diatonic third above (`above`) or below, as a backing singer harmonises
+/// it: each note moved two scale steps in the song's key, keeping its timing and syllable.
+fn harmony_notes(arr: &Arrangement, above: bool) -> Vec<SungNote> {
+    let in_chorus = |t: f64| {
+        arr.sections.iter().any(|s| s.kind == arrangement::SectionKind::Chorus && s.start_s <= t && t < s.end_s)
+    };
+    arr.melody
+        .iter()
+        .filter(|note| in_chorus(note.start_s))
+        .map(|note| {
+            let written = note.midi.round();
+            let moved = arr.key.step(written as i32, if above { 2 } else { -2 }) as f32;
+            SungNote { midi: moved + (note.midi - written), ..note.clone() }
+        })
+        .collect()
 }
 
 /// The song from its arrangement and its stems (`[vocals, drums, bass, other]`).
@@ -397,6 +441,7 @@ fn song_from(
         voice: arr.voice_type,
         recorded_voice,
         bus: None,
+        harmony: Vec::new(),
         programs: SongPrograms {
             drum_kit: arr.drums.program,
             bass: arr.bass.program,

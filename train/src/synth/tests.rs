@@ -522,6 +522,47 @@ fn recorded_voices_replace_the_singer_only_in_the_songs_that_draw_them() {
 }
 
 #[test]
+fn a_harmony_singer_sings_thirds_in_the_choruses_as_part_of_the_vocals() {
+    let Some((synth, songs)) = songs() else { return };
+    assert_eq!(synth.config().harmony_probability, 0.0);
+    assert!(songs.iter().all(|s| s.harmony.is_empty()));
+    let always =
+        SongSynthesizer { config: SynthConfig { harmony_probability: 1.0, ..synth.config().clone() }, ..synth.clone() };
+    let mut harmonised = 0;
+    for (seed, song) in SONG_SEEDS.zip(songs) {
+        let other = always.song(seed);
+        let chorus =
+            |t: f64| song.sections.iter().any(|s| s.kind == SectionKind::Chorus && s.start_s <= t && t < s.end_s);
+        let chorus_melody: Vec<&SungNote> = song.melody.iter().filter(|n| chorus(n.start_s)).collect();
+        assert_eq!(other.harmony.len(), chorus_melody.len(), "seed {seed}");
+        if chorus_melody.is_empty() {
+            continue;
+        }
+        // Every harmony note is its melody note moved by a third (3 or 4 semitones), all in the
+        // same direction, with the same timing.
+        let moves: Vec<f32> = other.harmony.iter().zip(&chorus_melody).map(|(h, m)| h.midi - m.midi).collect();
+        assert!(
+            other
+                .harmony
+                .iter()
+                .zip(&chorus_melody)
+                .all(|(h, m)| h.start_s == m.start_s && h.duration_s == m.duration_s)
+        );
+        assert!(
+            moves.iter().all(|d| (3.0..=4.0).contains(&d.abs()) && d.signum() == moves[0].signum()),
+            "seed {seed}: {moves:?}"
+        );
+        // Part of the vocals: the accompaniment is untouched up to the song's final scaling.
+        assert_ne!(other.vocals, song.vocals);
+        let scale = peak(&other.drums) / peak(&song.drums);
+        let drift = other.drums.iter().zip(&song.drums).map(|(a, b)| (a - b * scale).abs()).fold(0.0f32, f32::max);
+        assert!(drift < 1e-4, "seed {seed}: drums changed by {drift}");
+        harmonised += 1;
+    }
+    assert!(harmonised > 0, "no song has a sung chorus: the test checks nothing");
+}
+
+#[test]
 fn the_mix_bus_compresses_the_song_and_keeps_its_stems_adding_up() {
     let Some((synth, songs)) = songs() else { return };
     let with = |p: f32| SongSynthesizer {
