@@ -21,6 +21,7 @@ pub mod corpus;
 pub mod dsp;
 pub mod leakage;
 pub mod music;
+pub mod psola;
 pub mod recorded;
 pub mod render;
 pub mod voice;

@@ -3,15 +3,15 @@
 //! phrases of the song's melody, so a separator hears real human voices and not only
 //! [`super::voice`]'s synthetic singer.
 //!
-//! Approximation: a clip keeps its own intonation. It is shifted as a whole by a few
-//! semitones (phase vocoder, duration kept) for variety, but not re-pitched onto the melody's
-//! notes, so a recorded voice is a real voice that speaks or sings over the song's phrases, not
-//! a singer following its melody.
+//! Each clip is re-pitched onto the notes it falls on ([`super::psola`]: TD-PSOLA, which keeps
+//! the speaker's formants and consonants), so a recorded voice sings the song's melody with its
+//! own timbre. Approximations: a clip keeps its own rhythm (syllables are not moved onto the
+//! notes' onsets), and PSOLA's grains smear the roughest voice qualities.
 
 use super::SynthError;
-use super::dsp::energy;
+use super::dsp::{energy, midi_to_hz};
+use super::psola::repitch;
 use super::voice::SungNote;
-use crate::augment::pitch::pitch_shift;
 use rand::Rng;
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
@@ -27,8 +27,6 @@ const MIN_CLIP_SECONDS: f64 = 0.15;
 const PHRASE_GAP_S: f64 = 0.35;
 /// How far past its phrase the last clip may run before it is faded out.
 const OVERRUN_S: f64 = 0.2;
-/// The whole-clip pitch shift's range (semitones).
-const SHIFT_SEMITONES: f64 = 3.0;
 /// Fade at a clip's cut ends (s), so no cut clicks.
 const FADE_S: f64 = 0.01;
 
@@ -152,7 +150,7 @@ fn collect_audio_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), SynthEr
 }
 
 /// A vocal stem of `n` samples: the melody's phrases filled with clips drawn from `clips`, one
-/// after another with short gaps, each shifted by up to [`SHIFT_SEMITONES`] and scaled by up
+/// after another with short gaps, each re-pitched onto the notes it falls on and scaled by up
 /// to 3 dB; the last clip of a phrase is cut (with a fade) [`OVERRUN_S`] after the phrase ends.
 /// Returns the stem and the names of the clips it used, in order.
 pub fn recorded_vocals(
@@ -170,8 +168,13 @@ pub fn recorded_vocals(
         let stop = (((end_s + OVERRUN_S) * fs).round() as usize).min(n);
         while at < stop {
             let clip = &clips.clips[rng.random_range(0..clips.clips.len())];
-            let shifted =
-                pitch_shift(&clip.samples, rng.random_range(-SHIFT_SEMITONES..=SHIFT_SEMITONES), clips.sample_rate);
+            // The note sounding at each moment of the clip (its own pitch between notes).
+            let clip_start = at as f64 / fs;
+            let note_at = |t: f64| {
+                let t = clip_start + t;
+                melody.iter().find(|note| note.start_s <= t && t < note.end_s()).map(|note| midi_to_hz(note.midi))
+            };
+            let shifted = repitch(&clip.samples, clips.sample_rate, note_at);
             let gain = db_to_gain(rng.random_range(-3.0..=3.0f32));
             let len = shifted.len().min(stop - at);
             for (i, (dst, v)) in stem[at..at + len].iter_mut().zip(&shifted).enumerate() {
@@ -294,5 +297,21 @@ mod tests {
         // The same seed gives the same stem.
         let (again, _) = recorded_vocals(&clips, &melody, n, &mut ChaCha8Rng::seed_from_u64(3));
         assert_eq!(stem, again);
+    }
+
+    #[test]
+    fn a_clip_sings_the_note_it_falls_on() {
+        // A voiced 150 Hz clip over one long note, A3 (MIDI 57, 220 Hz): it comes out at 220 Hz.
+        let rate = 16_000;
+        let clips = VoiceClips::from_samples(rate, vec![("x".into(), burst(rate, 1.0, 150.0))]).unwrap();
+        let melody = [SungNote { midi: 57.0, ..note(0.5, 1.2) }];
+        let (stem, _) = recorded_vocals(&clips, &melody, 3 * rate as usize, &mut ChaCha8Rng::seed_from_u64(1));
+        let at = |s: f64| (s * rate as f64) as usize;
+        let mut pitches: Vec<f32> =
+            crate::synth::psola::pitch_track(&stem[at(0.6)..at(1.4)], rate).into_iter().flatten().collect();
+        assert!(pitches.len() > 50, "{} voiced frames", pitches.len());
+        pitches.sort_by(f32::total_cmp);
+        let sung = pitches[pitches.len() / 2];
+        assert!((sung - 220.0).abs() < 6.0, "sung at {sung} Hz");
     }
 }
