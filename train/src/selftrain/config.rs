@@ -241,7 +241,8 @@ mod tests {
     use std::path::Path;
 
     /// Every file under configs/ is a valid configuration of the command its name says it is for
-    /// (`self-train-*`: `svs self-train`; `vad-*`: `svs train-vad`; the rest: `svs train`).
+    /// (`self-train-*`: `svs self-train`; `vad-*`: `svs train-vad`; `*-report`: `svs report`;
+    /// the rest: `svs train`).
     #[test]
     fn the_shipped_configs_parse() {
         use crate::training::config::TrainConfig;
@@ -256,6 +257,8 @@ mod tests {
                 SelfTrainConfig::from_file(&path).map(|c| assert!(c.filter.keep_top > 0.0))
             } else if name.starts_with("vad-") {
                 VadTrainConfig::from_file(&path).map(drop)
+            } else if name.ends_with("-report.toml") {
+                crate::selftrain::study::StudyConfig::from_file(&path).map(drop)
             } else {
                 TrainConfig::from_file(&path).map(drop)
             };

@@ -143,12 +143,27 @@ pub struct FilterCheck {
     pub figure2: Option<String>,
 }
 
+/// One comparison the configuration asks for.
+#[derive(Clone, Debug, Serialize)]
+pub struct StudyRow {
+    pub model: String,
+    pub baseline: String,
+    /// `None` while no seed has both runs.
+    pub comparison: Option<Comparison>,
+}
+
+/// The comparisons listed under one table name.
+#[derive(Clone, Debug, Serialize)]
+pub struct StudyTable {
+    pub name: String,
+    pub rows: Vec<StudyRow>,
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct StudyReport {
     pub title: String,
     pub models: Vec<ModelScores>,
-    /// Per table: its comparisons (`None` where no seed has both sides yet).
-    pub tables: Vec<(String, Vec<(String, String, Option<Comparison>)>)>,
+    pub tables: Vec<StudyTable>,
     pub filters: Vec<FilterCheck>,
 }
 
@@ -162,7 +177,7 @@ pub fn write_report(config: &StudyConfig, out: &Path) -> Result<StudyReport> {
         .collect::<Result<_>>()?;
     let models = config.models.iter().zip(&runs).map(|(m, r)| scores(&m.name, &config.seeds, r)).collect();
 
-    let mut tables: Vec<(String, Vec<(String, String, Option<Comparison>)>)> = Vec::new();
+    let mut tables: Vec<StudyTable> = Vec::new();
     let index = |name: &str| config.models.iter().position(|m| m.name == name).expect("validated");
     for c in &config.comparisons {
         let (a, b) = (&runs[index(&c.model)], &runs[index(&c.baseline)]);
@@ -178,10 +193,10 @@ pub fn write_report(config: &StudyConfig, out: &Path) -> Result<StudyReport> {
                     .with_context(|| format!("comparing {} with {}", c.model, c.baseline))?,
             )
         };
-        let row = (c.model.clone(), c.baseline.clone(), comparison);
-        match tables.iter_mut().find(|(t, _)| *t == c.table) {
-            Some((_, rows)) => rows.push(row),
-            None => tables.push((c.table.clone(), vec![row])),
+        let row = StudyRow { model: c.model.clone(), baseline: c.baseline.clone(), comparison };
+        match tables.iter_mut().find(|t| t.name == c.table) {
+            Some(table) => table.rows.push(row),
+            None => tables.push(StudyTable { name: c.table.clone(), rows: vec![row] }),
         }
     }
 
@@ -323,9 +338,9 @@ fn markdown(config: &StudyConfig, report: &StudyReport, stem: &str) -> String {
     }
     s.push('\n');
 
-    for (table, rows) in &report.tables {
-        let _ = writeln!(s, "## {table}\n");
-        let done: Vec<Comparison> = rows.iter().filter_map(|(_, _, c)| c.clone()).collect();
+    for table in &report.tables {
+        let _ = writeln!(s, "## {}\n", table.name);
+        let done: Vec<Comparison> = table.rows.iter().filter_map(|row| row.comparison.clone()).collect();
         if !done.is_empty() {
             s.push_str(&comparison_table(&done));
             let _ = writeln!(
@@ -335,10 +350,8 @@ fn markdown(config: &StudyConfig, report: &StudyReport, stem: &str) -> String {
                  interval excludes 0.\n"
             );
         }
-        for (model, baseline, c) in rows {
-            if c.is_none() {
-                let _ = writeln!(s, "{model} against {baseline}: no seed has both runs yet.\n");
-            }
+        for row in table.rows.iter().filter(|row| row.comparison.is_none()) {
+            let _ = writeln!(s, "{} against {}: no seed has both runs yet.\n", row.model, row.baseline);
         }
     }
 
@@ -523,6 +536,7 @@ dir = "DIR/filter"
         let json: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(d.join("out/report.json")).unwrap()).unwrap();
         assert_eq!(json["models"][0]["name"], "teacher");
+        assert_eq!(json["tables"][0]["rows"][0]["comparison"]["seeds"], 1);
     }
 
     #[test]
