@@ -23,14 +23,16 @@ pub(crate) struct Maps {
 /// plain memset, not fresh zero pages: on one thread it left the other idle while every map of
 /// a step was zeroed.
 fn zeroed(len: usize) -> Vec<f32> {
-    /// 256 KiB: below this one thread zeroes faster than two hand the work over.
-    const PARALLEL_MIN: usize = 1 << 16;
     #[cfg(feature = "parallel")]
-    if len >= PARALLEL_MIN {
-        use rayon::prelude::*;
-        let mut data = Vec::with_capacity(len);
-        data.par_extend(rayon::iter::repeat_n(0.0f32, len));
-        return data;
+    {
+        /// 256 KiB: below this one thread zeroes faster than two hand the work over.
+        const PARALLEL_MIN: usize = 1 << 16;
+        if len >= PARALLEL_MIN {
+            use rayon::prelude::*;
+            let mut data = Vec::with_capacity(len);
+            data.par_extend(rayon::iter::repeat_n(0.0f32, len));
+            return data;
+        }
     }
     vec![0.0; len]
 }
