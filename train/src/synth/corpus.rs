@@ -301,25 +301,25 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         // The same song at a vocal level of -10 dB and of +5 dB: every stem is scaled by one
         // gain after the voice's, so the voice-to-accompaniment energy differs by 15 dB.
+        let options = |name: &str, range: (f32, f32), bus: Option<f32>| CorpusOptions {
+            out: dir.path().join(name),
+            songs: 1,
+            test_songs: 0,
+            seed: 5,
+            kind: SynthKind::Labeled,
+            seconds: 6.0,
+            soundfont: None,
+            truth: false,
+            voice_clips: None,
+            recorded_voice_probability: None,
+            bus_probability: bus,
+            harmony_probability: None,
+            vocal_to_accompaniment_db: Some(range),
+        };
         let ratio = |name: &str, level: f32, bus: Option<f32>| {
-            let out = dir.path().join(name);
-            let options = CorpusOptions {
-                out: out.clone(),
-                songs: 1,
-                test_songs: 0,
-                seed: 5,
-                kind: SynthKind::Labeled,
-                seconds: 6.0,
-                soundfont: None,
-                truth: false,
-                voice_clips: None,
-                recorded_voice_probability: None,
-                bus_probability: bus,
-                harmony_probability: None,
-                vocal_to_accompaniment_db: Some((level, level)),
-            };
+            let options = options(name, (level, level), bus);
             write_corpus(&options).unwrap();
-            let song = std::fs::read_dir(out.join("train")).unwrap().next().unwrap().unwrap().path();
+            let song = std::fs::read_dir(options.out.join("train")).unwrap().next().unwrap().unwrap().path();
             let read = |stem: &str| read_audio(&song.join(stem)).unwrap().channels.remove(0);
             let (vocals, mixture) = (read("vocals.wav"), read("mixture.wav"));
             let accompaniment: Vec<f32> = mixture.iter().zip(&vocals).map(|(m, v)| m - v).collect();
@@ -333,21 +333,7 @@ mod tests {
         assert_eq!(bused.len(), plain.len());
         assert_ne!(bused, plain);
         // A range the wrong way round is refused.
-        let bad = CorpusOptions {
-            out: dir.path().join("bad"),
-            songs: 1,
-            test_songs: 0,
-            seed: 5,
-            kind: SynthKind::Labeled,
-            seconds: 6.0,
-            soundfont: None,
-            truth: false,
-            voice_clips: None,
-            recorded_voice_probability: None,
-            bus_probability: None,
-            harmony_probability: None,
-            vocal_to_accompaniment_db: Some((5.0, -10.0)),
-        };
+        let bad = options("bad", (5.0, -10.0), None);
         let err = format!("{:#}", write_corpus(&bad).unwrap_err());
         assert!(err.contains("vocal_to_accompaniment_db"), "{err}");
     }

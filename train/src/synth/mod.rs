@@ -371,7 +371,7 @@ impl SongSynthesizer {
                 stem.iter_mut().for_each(|x| *x *= gain);
             }
         }
-        let accompaniment: Vec<f32> = drums.iter().zip(&bass).zip(&other).map(|((d, b), o)| d + b + o).collect();
+        let mut accompaniment: Vec<f32> = drums.iter().zip(&bass).zip(&other).map(|((d, b), o)| d + b + o).collect();
         let ratio_db = uniform_in(&mut mix_rng, cfg.vocal_to_accompaniment_db);
         let gain = relative_gain(&vocals, &accompaniment, &sung, ratio_db);
         vocals.iter_mut().for_each(|v| *v *= gain);
@@ -379,7 +379,6 @@ impl SongSynthesizer {
         // The mix bus draws from a stream of its own, so songs made without it stay the same.
         let mut bus_rng = ChaCha8Rng::seed_from_u64(voice_seed ^ 0xB05_C0_4D_1117_0001);
         let bus = (bus_rng.random::<f32>() < cfg.bus_probability).then(|| bus::BusSettings::draw(&mut bus_rng));
-        let mut accompaniment = accompaniment;
         if let Some(settings) = &bus {
             let mixture: Vec<f32> = accompaniment.iter().zip(&vocals).map(|(a, v)| a + v).collect();
             let gain = bus::bus_gain(&mixture, sr, settings);

@@ -478,6 +478,14 @@ fn songs_are_deterministic_and_seed_dependent() {
     assert_ne!(songs[0].name, songs[1].name);
 }
 
+/// `changed` is `original` times one gain (the final peak scaling): e.g. the drums of a song
+/// whose voice alone changed.
+fn assert_rescaled(changed: &[f32], original: &[f32], seed: u64) {
+    let scale = peak(changed) / peak(original);
+    let drift = changed.iter().zip(original).map(|(a, b)| (a - b * scale).abs()).fold(0.0f32, f32::max);
+    assert!(drift < 1e-4, "seed {seed}: changed by {drift} beyond a gain");
+}
+
 #[test]
 fn recorded_voices_replace_the_singer_only_in_the_songs_that_draw_them() {
     let Some((synth, songs)) = songs() else { return };
@@ -510,9 +518,7 @@ fn recorded_voices_replace_the_singer_only_in_the_songs_that_draw_them() {
         assert!(!other.recorded_voice.is_empty(), "seed {seed}: no clip used");
         assert!(other.recorded_voice.iter().all(|c| c == "low" || c == "high"));
         assert_ne!(other.vocals, song.vocals);
-        let scale = peak(&other.drums) / peak(&song.drums);
-        let drift = other.drums.iter().zip(&song.drums).map(|(a, b)| (a - b * scale).abs()).fold(0.0f32, f32::max);
-        assert!(drift < 1e-4, "seed {seed}: drums changed by {drift}");
+        assert_rescaled(&other.drums, &song.drums, seed);
         recorded += 1;
     }
     assert!(recorded > 0, "no song has a melody: the test checks nothing");
@@ -554,9 +560,7 @@ fn a_harmony_singer_sings_thirds_in_the_choruses_as_part_of_the_vocals() {
         );
         // Part of the vocals: the accompaniment is untouched up to the song's final scaling.
         assert_ne!(other.vocals, song.vocals);
-        let scale = peak(&other.drums) / peak(&song.drums);
-        let drift = other.drums.iter().zip(&song.drums).map(|(a, b)| (a - b * scale).abs()).fold(0.0f32, f32::max);
-        assert!(drift < 1e-4, "seed {seed}: drums changed by {drift}");
+        assert_rescaled(&other.drums, &song.drums, seed);
         harmonised += 1;
     }
     assert!(harmonised > 0, "no song has a sung chorus: the test checks nothing");
