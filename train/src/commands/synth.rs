@@ -40,6 +40,11 @@ pub struct SynthArgs {
     /// With `--voice-clips`: the share of songs whose voice is recorded clips.
     #[arg(long, default_value_t = 0.5)]
     pub recorded_voice_probability: f32,
+    /// The share of songs (among those not sung by recorded clips) sung by the SoundFont's
+    /// sampled voices, "Choir Aahs" or "Voice Oohs", instead of the synthetic singer. Default 0,
+    /// as for the bus.
+    #[arg(long, default_value_t = 0.0)]
+    pub sampled_voice_probability: f32,
     /// The share of songs sent through a mix bus (a compressor and a limiter, the same gain on
     /// every stem, so the stems still add up to the mixture). Default 0: corpora made before
     /// the bus existed stay the same.
@@ -72,6 +77,7 @@ pub fn run(args: SynthArgs) -> Result<()> {
         truth: args.truth,
         voice_clips: args.voice_clips,
         recorded_voice_probability: Some(args.recorded_voice_probability),
+        sampled_voice_probability: Some(args.sampled_voice_probability),
         bus_probability: Some(args.bus_probability),
         harmony_probability: Some(args.harmony_probability),
         vocal_to_accompaniment_db,

@@ -99,6 +99,10 @@ pub struct SynthCorpus {
     pub voice_clips: Option<PathBuf>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recorded_voice_probability: Option<f32>,
+    /// Songs sung by the SoundFont's sampled voices (see
+    /// `synth::corpus::CorpusOptions::sampled_voice_probability`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sampled_voice_probability: Option<f32>,
     /// Songs through the mix bus (see `synth::corpus::CorpusOptions::bus_probability`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bus_probability: Option<f32>,

@@ -105,6 +105,7 @@ pub fn run(config: &SelfTrainConfig, options: &PipelineOptions) -> Result<PathBu
                 truth: corpus.truth,
                 voice_clips: corpus.voice_clips.clone(),
                 recorded_voice_probability: corpus.recorded_voice_probability,
+                sampled_voice_probability: corpus.sampled_voice_probability,
                 bus_probability: corpus.bus_probability,
                 harmony_probability: corpus.harmony_probability,
                 vocal_to_accompaniment_db: corpus.vocal_to_accompaniment_db,

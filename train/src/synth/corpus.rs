@@ -49,6 +49,9 @@ pub struct CorpusOptions {
     pub voice_clips: Option<PathBuf>,
     /// Default: [`SynthConfig`]'s.
     pub recorded_voice_probability: Option<f32>,
+    /// Probability of a song sung by the SoundFont's sampled voices; default:
+    /// [`SynthConfig`]'s (none).
+    pub sampled_voice_probability: Option<f32>,
     /// Probability of a song going through the mix bus ([`super::bus`]); default:
     /// [`SynthConfig`]'s (none).
     pub bus_probability: Option<f32>,
@@ -93,6 +96,7 @@ pub fn write_corpus(args: &CorpusOptions) -> Result<CorpusSummary> {
     let config = SynthConfig {
         duration_seconds: args.seconds,
         recorded_voice_probability: args.recorded_voice_probability.unwrap_or(defaults.recorded_voice_probability),
+        sampled_voice_probability: args.sampled_voice_probability.unwrap_or(defaults.sampled_voice_probability),
         bus_probability: args.bus_probability.unwrap_or(defaults.bus_probability),
         harmony_probability: args.harmony_probability.unwrap_or(defaults.harmony_probability),
         vocal_to_accompaniment_db: args.vocal_to_accompaniment_db.unwrap_or(defaults.vocal_to_accompaniment_db),
@@ -257,6 +261,7 @@ mod tests {
             truth: true,
             voice_clips: None,
             recorded_voice_probability: None,
+            sampled_voice_probability: None,
             bus_probability: None,
             harmony_probability: None,
             vocal_to_accompaniment_db: None,
@@ -312,6 +317,7 @@ mod tests {
             truth: false,
             voice_clips: None,
             recorded_voice_probability: None,
+            sampled_voice_probability: None,
             bus_probability: bus,
             harmony_probability: None,
             vocal_to_accompaniment_db: Some(range),

@@ -114,6 +114,10 @@ pub struct SynthConfig {
     /// Probability that a song's voice is recorded clips ([`recorded`]) instead of the
     /// synthetic singer, when the synthesizer has clips ([`SongSynthesizer::with_voice_clips`]).
     pub recorded_voice_probability: f32,
+    /// Probability that a song not sung by recorded clips is sung by the SoundFont's sampled
+    /// voices ("Choir Aahs" or "Voice Oohs": recordings of real singers) instead of the
+    /// synthetic singer. Off by default, so earlier corpora stay the same.
+    pub sampled_voice_probability: f32,
     /// Probability that a song goes through a mix bus ([`bus`]: a compressor and a limiter whose
     /// gain multiplies every stem). Off by default, so the corpora made before it stay the same.
     pub bus_probability: f32,
@@ -141,6 +145,7 @@ impl Default for SynthConfig {
             reverb_time_s: (0.5, 2.0),
             soundfont_effects: false,
             recorded_voice_probability: 0.5,
+            sampled_voice_probability: 0.0,
             bus_probability: 0.0,
             harmony_probability: 0.0,
             harmony_level_db: (-12.0, -4.0),
@@ -186,6 +191,7 @@ impl SynthConfig {
             ("female_probability", self.female_probability),
             ("choir_double_probability", self.choir_double_probability),
             ("recorded_voice_probability", self.recorded_voice_probability),
+            ("sampled_voice_probability", self.sampled_voice_probability),
             ("bus_probability", self.bus_probability),
             ("harmony_probability", self.harmony_probability),
         ] {
@@ -231,6 +237,8 @@ pub struct SynthSong {
     pub voice: VoiceType,
     /// The recorded clips that are the song's voice, in order (empty: the synthetic singer).
     pub recorded_voice: Vec<String>,
+    /// The SoundFont program that sings the melody instead of the synthetic singer, if any.
+    pub sampled_voice: Option<u8>,
     pub programs: SongPrograms,
     /// The mix bus the song went through, if any.
     pub bus: Option<bus::BusSettings>,
@@ -327,9 +335,17 @@ impl SongSynthesizer {
             (clip_rng.random::<f32>() < cfg.recorded_voice_probability)
                 .then(|| recorded::recorded_vocals(clips, &arr.melody, n, &mut clip_rng))
         });
-        let (mut vocals, recorded_voice) = recorded.unwrap_or_else(|| {
-            (sing(&arr.melody, n, &voice_config, voice_seed).unwrap_or_else(|_| vec![0.0; n]), Vec::new())
-        });
+        // So does a sampled voice, so songs made without one stay the same.
+        let mut sampled_rng = ChaCha8Rng::seed_from_u64(voice_seed ^ 0x5A3B_1ED0_C401_0003);
+        let sampled_voice = (recorded.is_none() && sampled_rng.random::<f32>() < cfg.sampled_voice_probability)
+            .then(|| if sampled_rng.random_bool(0.5) { arrangement::CHOIR_AAHS } else { arrangement::VOICE_OOHS });
+        let (mut vocals, recorded_voice) = match (recorded, sampled_voice) {
+            (Some(recorded), _) => recorded,
+            (None, Some(program)) => (render(&[&arrangement::sung_part(&arr.melody, program)], false), Vec::new()),
+            (None, None) => {
+                (sing(&arr.melody, n, &voice_config, voice_seed).unwrap_or_else(|_| vec![0.0; n]), Vec::new())
+            }
+        };
         let sung = sung_mask(&arr.melody, sr, n);
         // A harmony singer draws from a stream of its own, so songs made without one stay the same.
         let mut harmony_rng = ChaCha8Rng::seed_from_u64(voice_seed ^ 0x4A12_3011_7E55_0002);
@@ -396,6 +412,7 @@ impl SongSynthesizer {
         let mut song = song_from(arr, seed, sr, ratio_db, [vocals, drums, bass, other], recorded_voice);
         song.bus = bus;
         song.harmony = harmony;
+        song.sampled_voice = sampled_voice;
         song
     }
 }
@@ -440,6 +457,7 @@ fn song_from(
         key: arr.key.name(),
         voice: arr.voice_type,
         recorded_voice,
+        sampled_voice: None,
         bus: None,
         harmony: Vec::new(),
         programs: SongPrograms {

@@ -528,6 +528,59 @@ fn recorded_voices_replace_the_singer_only_in_the_songs_that_draw_them() {
 }
 
 #[test]
+fn sampled_voices_sing_the_melody_only_in_the_songs_that_draw_them() {
+    let Some((synth, songs)) = songs() else { return };
+    assert_eq!(synth.config().sampled_voice_probability, 0.0);
+    assert!(songs.iter().all(|s| s.sampled_voice.is_none()));
+    let with = |p: f32| SongSynthesizer {
+        config: SynthConfig { sampled_voice_probability: p, ..synth.config().clone() },
+        ..synth.clone()
+    };
+    let always = with(1.0);
+    let mut sampled = 0;
+    for (seed, song) in SONG_SEEDS.zip(songs) {
+        let other = always.song(seed);
+        if song.melody.is_empty() {
+            continue;
+        }
+        let program = other.sampled_voice.unwrap_or_else(|| panic!("seed {seed}: no sampled voice"));
+        assert!([arrangement::CHOIR_AAHS, arrangement::VOICE_OOHS].contains(&program), "seed {seed}: {program}");
+        // The SoundFont's voice sings where the melody is and stays quiet elsewhere: most of
+        // the vocal energy lies within the notes (plus their release and the reverb's tail).
+        let sung = sung_mask(&other.melody, SR, other.vocals.len());
+        let inside: f64 = other.vocals.iter().zip(&sung).filter(|(_, m)| **m).map(|(v, _)| (*v as f64).powi(2)).sum();
+        assert!(inside > 0.6 * energy(&other.vocals), "seed {seed}: {inside} of {}", energy(&other.vocals));
+        assert_ne!(other.vocals, song.vocals);
+        assert_eq!(other.melody, song.melody);
+        assert_rescaled(&other.drums, &song.drums, seed);
+        sampled += 1;
+    }
+    assert!(sampled > 0, "no song has a melody: the test checks nothing");
+    // Recorded clips, when drawn, come first: a song has one voice.
+    let clips = std::sync::Arc::new(
+        recorded::VoiceClips::from_samples(
+            SR,
+            vec![("tone".into(), (0..SR as usize / 2).map(|i| (i as f32 * 0.05).sin()).collect())],
+        )
+        .unwrap(),
+    );
+    let both = SongSynthesizer {
+        config: SynthConfig {
+            recorded_voice_probability: 1.0,
+            sampled_voice_probability: 1.0,
+            ..synth.config().clone()
+        },
+        ..synth.clone()
+    }
+    .with_voice_clips(clips)
+    .unwrap();
+    for (seed, song) in SONG_SEEDS.zip(songs).filter(|(_, s)| !s.melody.is_empty()) {
+        let other = both.song(seed);
+        assert!(!other.recorded_voice.is_empty() && other.sampled_voice.is_none(), "seed {seed}");
+    }
+}
+
+#[test]
 fn a_harmony_singer_sings_thirds_in_the_choruses_as_part_of_the_vocals() {
     let Some((synth, songs)) = songs() else { return };
     assert_eq!(synth.config().harmony_probability, 0.0);

@@ -287,8 +287,14 @@ pub(super) fn sung_notes(rng: &mut ChaCha8Rng, ctx: &Context, melody: &[MelodyBe
     notes
 }
 
-/// The SoundFont's "Choir Aahs" doubling the melody.
-pub(super) fn choir_part(melody: &[SungNote]) -> Part {
+/// GM program 52, a sampled choir singing "aah".
+pub const CHOIR_AAHS: u8 = 52;
+/// GM program 53, a sampled voice singing "ooh".
+pub const VOICE_OOHS: u8 = 53;
+
+/// The SoundFont's `program` (a sampled voice: [`CHOIR_AAHS`], [`VOICE_OOHS`]) singing the
+/// melody: the choir that doubles the vocal, or a sampled lead voice.
+pub fn sung_part(melody: &[SungNote], program: u8) -> Part {
     let notes = melody
         .iter()
         .map(|n| NoteEvent {
@@ -300,7 +306,7 @@ pub(super) fn choir_part(melody: &[SungNote]) -> Part {
         .collect();
     Part {
         role: PartRole::Choir,
-        program: 52,
+        program,
         channel: 0,
         volume: 100,
         reverb_send: 60,

@@ -27,6 +27,7 @@ use melody::*;
 use style::*;
 
 pub use form::SectionKind;
+pub use melody::{CHOIR_AAHS, VOICE_OOHS, sung_part};
 pub use style::Style;
 
 /// A section of the rendered window.
@@ -244,7 +245,8 @@ pub fn generate(rng: &mut ChaCha8Rng, duration_s: f64, config: &ArrangementConfi
     let bass_program = pick(rng, palette.bass);
     let bass = finish_part(rng, &ctx, bass_track, PartRole::Bass, bass_program, 0, duration_s);
 
-    let choir = rng.random_bool(config.choir_double_probability.clamp(0.0, 1.0)).then(|| choir_part(&melody));
+    let choir =
+        rng.random_bool(config.choir_double_probability.clamp(0.0, 1.0)).then(|| sung_part(&melody, CHOIR_AAHS));
 
     Arrangement {
         style,
