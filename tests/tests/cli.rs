@@ -362,6 +362,30 @@ fn compare_pairs_evaluations_song_by_song_and_seed_by_seed() {
         assert_eq!(d["cells"], 6, "{source}");
     }
 
+    // By group: the songs are their own groups here ("a", "b", "c"), each with its medians.
+    let grouped = tmp.path().join("grouped.json");
+    let out = svs()
+        .args(["compare", "--by-group", "--model"])
+        .arg(evaluations["better"].join(","))
+        .arg("--baseline")
+        .arg(evaluations["worse"].join(","))
+        .arg("--json")
+        .arg(&grouped)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("| b | 1 |"), "{text}");
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&grouped).unwrap()).unwrap();
+    let groups = report["groups"].as_array().unwrap();
+    assert_eq!(groups.len(), 3);
+    assert_eq!(report["overall"]["songs"], 3);
+    for group in groups {
+        let (model, baseline) =
+            (group["model_median"][0].as_f64().unwrap(), group["baseline_median"][0].as_f64().unwrap());
+        assert!((model - baseline - 10.0).abs() < 1.5, "{group}");
+    }
+
     // `svs report` over the same files: both seeds per model, the same paired difference.
     let quoted = |name: &str| evaluations[name].iter().map(|p| format!("{p:?}")).collect::<Vec<_>>().join(", ");
     let config = tmp.path().join("study.toml");

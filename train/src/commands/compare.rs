@@ -1,9 +1,9 @@
 //! `svs compare --model A.json[,A2.json..] --baseline B.json[,B2.json..]`: the paired difference
 //! of two models' per-song SDRs, from their `svs eval --json` files, with its 95 % bootstrap
 //! interval over the test songs and (with one file per training seed on each side, in the same
-//! seed order) over the seeds.
+//! seed order) over the seeds; `--by-group` also within each group of songs (`<group>-<n>` names).
 
-use crate::eval::compare::{TrackSdr, compare, comparison_table, read_scores};
+use crate::eval::compare::{TrackSdr, compare, compare_by_group, comparison_table, group_table, read_scores};
 use anyhow::{Context, Result};
 use clap::Args;
 use std::path::PathBuf;
@@ -22,7 +22,12 @@ pub struct CompareArgs {
     /// The baseline's name in the table.
     #[arg(long, default_value = "baseline")]
     pub baseline_name: String,
-    /// Also write the comparison as JSON here.
+    /// Also compare within each group of songs, a song named `<group>-<rest>` being in group
+    /// `<group>` (e.g. the voice categories of `scripts/real-test-set.py --categories`).
+    #[arg(long)]
+    pub by_group: bool,
+    /// Also write the comparison as JSON here (with `--by-group`: `{"overall": .., "groups":
+    /// [..]}`).
     #[arg(long)]
     pub json: Option<PathBuf>,
 }
@@ -41,8 +46,22 @@ pub fn run(args: CompareArgs) -> Result<()> {
          ({} resamples); `*`: the interval excludes 0.",
         crate::stats::BOOTSTRAP_RESAMPLES
     );
+    let groups = if args.by_group {
+        let groups = compare_by_group((&args.model_name, &runs(&model)), (&args.baseline_name, &runs(&baseline)))?;
+        println!();
+        print!("{}", group_table(&groups));
+        Some(groups)
+    } else {
+        None
+    };
     if let Some(path) = &args.json {
-        svs_core::model_file::write_atomically(path, serde_json::to_string_pretty(&comparison)?.as_bytes())
+        let json = match &groups {
+            Some(groups) => {
+                serde_json::to_string_pretty(&serde_json::json!({ "overall": comparison, "groups": groups }))?
+            }
+            None => serde_json::to_string_pretty(&comparison)?,
+        };
+        svs_core::model_file::write_atomically(path, json.as_bytes())
             .with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(())

@@ -116,6 +116,73 @@ pub fn read_scores(path: &Path) -> Result<Vec<TrackSdr>, CompareError> {
         .collect())
 }
 
+/// The group of a test song named `<group>-<rest>` (e.g. `speech-0003`: "speech"; a name
+/// without `-` is its own group), as the test sets that break results down by voice name them.
+pub fn song_group(track: &str) -> &str {
+    track.split_once('-').map_or(track, |(group, _)| group)
+}
+
+/// One group of test songs: both sides' median SDRs there and the paired comparison.
+#[derive(Clone, Debug, Serialize)]
+pub struct GroupComparison {
+    pub group: String,
+    /// Median over the group's songs of each song's SDR (its mean over the seeds), vocals and
+    /// accompaniment; `None` where no song has a defined SDR.
+    pub model_median: [Option<f64>; 2],
+    pub baseline_median: [Option<f64>; 2],
+    pub comparison: Comparison,
+}
+
+/// [`compare`] within each group of songs ([`song_group`]), groups in name order.
+pub fn compare_by_group(
+    model: (&str, &[&[TrackSdr]]),
+    baseline: (&str, &[&[TrackSdr]]),
+) -> Result<Vec<GroupComparison>, CompareError> {
+    let mut groups: Vec<&str> = model.1.iter().flat_map(|run| run.iter().map(|t| song_group(&t.track))).collect();
+    groups.sort_unstable();
+    groups.dedup();
+    let mut out = Vec::new();
+    for group in groups {
+        let keep = |runs: &[&[TrackSdr]]| -> Vec<Vec<TrackSdr>> {
+            runs.iter().map(|run| run.iter().filter(|t| song_group(&t.track) == group).cloned().collect()).collect()
+        };
+        let (m, b) = (keep(model.1), keep(baseline.1));
+        let (m_runs, b_runs): (Vec<&[TrackSdr]>, Vec<&[TrackSdr]>) =
+            (m.iter().map(Vec::as_slice).collect(), b.iter().map(Vec::as_slice).collect());
+        let comparison = match compare((model.0, &m_runs), (baseline.0, &b_runs)) {
+            Err(CompareError::NoCommonSongs) => continue,
+            other => other?,
+        };
+        out.push(GroupComparison {
+            group: group.to_owned(),
+            model_median: medians(&m_runs),
+            baseline_median: medians(&b_runs),
+            comparison,
+        });
+    }
+    Ok(out)
+}
+
+/// Median over songs of each song's mean SDR over the runs (songs in every run only; NaN
+/// values left out), vocals and accompaniment.
+fn medians(runs: &[&[TrackSdr]]) -> [Option<f64>; 2] {
+    let pick: [fn(&TrackSdr) -> f64; 2] = [|t| t.sdr_vocals, |t| t.sdr_accompaniment];
+    pick.map(|pick| {
+        let mut means: Vec<f64> = runs[0]
+            .iter()
+            .filter_map(|song| {
+                let values: Option<Vec<f64>> = runs
+                    .iter()
+                    .map(|run| run.iter().find(|t| t.track == song.track).map(pick).filter(|v| v.is_finite()))
+                    .collect();
+                values.map(|v| v.iter().sum::<f64>() / v.len() as f64)
+            })
+            .collect();
+        means.sort_by(f64::total_cmp);
+        (!means.is_empty()).then(|| crate::stats::percentile(&means, 0.5))
+    })
+}
+
 fn interval(d: &Option<PairedDifference>) -> String {
     match d {
         Some(d) => {
@@ -141,6 +208,33 @@ pub fn comparison_table(comparisons: &[Comparison]) -> String {
             c.songs,
             interval(&c.vocals),
             interval(&c.accompaniment)
+        );
+    }
+    s
+}
+
+/// The groups as a markdown table: songs, both sides' medians, the paired differences.
+pub fn group_table(groups: &[GroupComparison]) -> String {
+    let (model, baseline) =
+        groups.first().map_or(("model", "baseline"), |g| (g.comparison.model.as_str(), g.comparison.baseline.as_str()));
+    let median = |m: &[Option<f64>; 2]| {
+        let f = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.2}"));
+        format!("{} / {}", f(m[0]), f(m[1]))
+    };
+    let mut s = format!(
+        "| songs | n | {model}: median SDR vocals / accompaniment (dB) | {baseline}: median (dB) | vocals: mean \
+         difference [95 % CI] (dB) | accompaniment: mean difference [95 % CI] (dB) |\n|---|---|---|---|---|---|\n"
+    );
+    for g in groups {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} | {} |",
+            g.group,
+            g.comparison.songs,
+            median(&g.model_median),
+            median(&g.baseline_median),
+            interval(&g.comparison.vocals),
+            interval(&g.comparison.accompaniment)
         );
     }
     s
@@ -177,6 +271,42 @@ mod tests {
             table.contains("| student | teacher | 2 | 2 | +1.00 [+1.00, +1.00] * | -0.50 [-0.50, -0.50] * |"),
             "{table}"
         );
+    }
+
+    #[test]
+    fn groups_are_compared_each_on_their_own_songs() {
+        // Two groups: the model is 2 dB better on "speech" songs and 1 dB worse on "singing";
+        // "choir" is only on the model's side, so it has no comparison.
+        let base = run(&[
+            ("speech-0", 1.0, 5.0),
+            ("speech-1", 3.0, 7.0),
+            ("singing-0", 4.0, 8.0),
+            ("singing-1", 6.0, 6.0),
+            ("singing-2", 5.0, 9.0),
+        ]);
+        let model = run(&[
+            ("speech-0", 3.0, 7.0),
+            ("speech-1", 5.0, 9.0),
+            ("singing-0", 3.0, 7.0),
+            ("singing-1", 5.0, 5.0),
+            ("singing-2", 4.0, f64::NAN),
+            ("choir-0", 9.0, 9.0),
+        ]);
+        let groups = compare_by_group(("m", &[&model]), ("b", &[&base])).unwrap();
+        let names: Vec<&str> = groups.iter().map(|g| g.group.as_str()).collect();
+        assert_eq!(names, ["singing", "speech"]);
+        let (singing, speech) = (&groups[0], &groups[1]);
+        assert_eq!((singing.comparison.songs, speech.comparison.songs), (3, 2));
+        assert!((singing.comparison.vocals.as_ref().unwrap().mean + 1.0).abs() < 1e-12);
+        assert!((speech.comparison.vocals.as_ref().unwrap().mean - 2.0).abs() < 1e-12);
+        // Medians: singing vocals 4 / 5, accompaniment (NaN left out) 6 and 8.
+        assert_eq!(singing.model_median, [Some(4.0), Some(6.0)]);
+        assert_eq!(singing.baseline_median, [Some(5.0), Some(8.0)]);
+        assert_eq!(speech.model_median, [Some(4.0), Some(8.0)]);
+        let table = group_table(&groups);
+        assert!(table.contains("| speech | 2 | 4.00 / 8.00 | 2.00 / 6.00 | +2.00 [+2.00, +2.00] * |"), "{table}");
+        assert_eq!(song_group("real-0003"), "real");
+        assert_eq!(song_group("plain"), "plain");
     }
 
     #[test]
