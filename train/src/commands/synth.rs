@@ -25,9 +25,15 @@ pub struct SynthArgs {
     /// Length of each song in seconds.
     #[arg(long, default_value_t = 60.0)]
     pub seconds: f32,
-    /// General MIDI SoundFont (default: $SVS_SOUNDFONT or Debian's TimGM6mb / FluidR3_GM).
-    #[arg(long)]
-    pub soundfont: Option<PathBuf>,
+    /// General MIDI SoundFont (default: $SVS_SOUNDFONT or Debian's TimGM6mb / FluidR3_GM). Give
+    /// several (`--soundfont A --soundfont B`, or `A,B`) and each song draws one.
+    #[arg(long, value_delimiter = ',')]
+    pub soundfont: Vec<PathBuf>,
+    /// SoundFonts with a General MIDI drum kit (e.g. the AVL kits of Debian's
+    /// avldrums.lv2-soundfont): each song's drums are played by one of them or by its own
+    /// SoundFont's kit, drawn per song.
+    #[arg(long, value_delimiter = ',')]
+    pub drum_soundfont: Vec<PathBuf>,
     /// `damp` only: also write each recording's clean voice and accompaniment
     /// (`vocal-truth.wav`, `background-truth.wav`), to score pseudo-labels against.
     #[arg(long)]
@@ -73,7 +79,8 @@ pub fn run(args: SynthArgs) -> Result<()> {
         seed: args.seed,
         kind: args.kind,
         seconds: args.seconds,
-        soundfont: args.soundfont,
+        soundfonts: args.soundfont,
+        drum_soundfonts: args.drum_soundfont,
         truth: args.truth,
         voice_clips: args.voice_clips,
         recorded_voice_probability: Some(args.recorded_voice_probability),

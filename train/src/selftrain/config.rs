@@ -112,10 +112,30 @@ pub struct SynthCorpus {
     /// The vocal-to-accompaniment range, `[low, high]` in dB.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vocal_to_accompaniment_db: Option<(f32, f32)>,
-    /// The General MIDI SoundFont that renders the instruments (default: the one
-    /// `synth::default_soundfont_path` finds).
+    /// The General MIDI SoundFont that renders the instruments, or a list of them that each
+    /// song draws one of (default: the one `synth::default_soundfont_path` finds).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub soundfont: Option<PathBuf>,
+    pub soundfont: Option<SoundFonts>,
+    /// Drum kits that may play a song's drums (see `synth::corpus::CorpusOptions::drum_soundfonts`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drum_soundfont: Option<SoundFonts>,
+}
+
+/// One SoundFont, or several that each song draws one of.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum SoundFonts {
+    One(PathBuf),
+    Many(Vec<PathBuf>),
+}
+
+impl SoundFonts {
+    pub fn paths(&self) -> Vec<PathBuf> {
+        match self {
+            SoundFonts::One(path) => vec![path.clone()],
+            SoundFonts::Many(paths) => paths.clone(),
+        }
+    }
 }
 
 /// A separator's training, less its data and output folder (the pipeline fills those in).

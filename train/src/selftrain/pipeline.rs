@@ -19,7 +19,7 @@
 //! stages resume from their latest checkpoint, labelling from the last finished song. So a
 //! killed pipeline, started again with the same command, goes on where it stopped.
 
-use super::config::{CorpusSection, SelfTrainConfig, SeparatorStage};
+use super::config::{CorpusSection, SelfTrainConfig, SeparatorStage, SoundFonts};
 use super::diagnosis::diagnose_filter;
 use super::filter::{FigureCorpus, VadFilter, filter_and_plot};
 use super::label::label_corpus;
@@ -101,7 +101,8 @@ pub fn run(config: &SelfTrainConfig, options: &PipelineOptions) -> Result<PathBu
                 seed: corpus.seed,
                 kind,
                 seconds: corpus.seconds,
-                soundfont: corpus.soundfont.clone(),
+                soundfonts: corpus.soundfont.as_ref().map(SoundFonts::paths).unwrap_or_default(),
+                drum_soundfonts: corpus.drum_soundfont.as_ref().map(SoundFonts::paths).unwrap_or_default(),
                 truth: corpus.truth,
                 voice_clips: corpus.voice_clips.clone(),
                 recorded_voice_probability: corpus.recorded_voice_probability,

@@ -37,8 +37,11 @@ pub struct CorpusOptions {
     pub kind: SynthKind,
     /// Length of each song in seconds.
     pub seconds: f32,
-    /// General MIDI SoundFont (default: [`default_soundfont_path`]).
-    pub soundfont: Option<PathBuf>,
+    /// General MIDI SoundFonts, one drawn per song (none: [`default_soundfont_path`]).
+    pub soundfonts: Vec<PathBuf>,
+    /// Drum kits (SoundFonts with a General MIDI kit), one of which or the song's own SoundFont
+    /// plays each song's drums ([`SongSynthesizer::with_drum_soundfonts`]).
+    pub drum_soundfonts: Vec<PathBuf>,
     /// [`SynthKind::Damp`] only: also write the truth inside each recording (`vocal-truth.wav`:
     /// the clean voice in `vocal.wav`; `background-truth.wav`: the clean accompaniment in
     /// `background.wav`, each at its track's gain), to score pseudo-labels against.
@@ -88,10 +91,15 @@ fn song_seed(seed: u64, kind: SynthKind, test: bool, index: usize) -> u64 {
 
 /// Writes the corpus (resumable: finished songs are kept).
 pub fn write_corpus(args: &CorpusOptions) -> Result<CorpusSummary> {
-    let soundfont =
-        args.soundfont.clone().or_else(default_soundfont_path).context(
-            "no SoundFont found: install Debian's timgm6mb-soundfont (scripts/test does) or pass --soundfont",
-        )?;
+    let (soundfont, more_soundfonts) = match args.soundfonts.split_first() {
+        Some((first, more)) => (first.clone(), more),
+        None => (
+            default_soundfont_path().context(
+                "no SoundFont found: install Debian's timgm6mb-soundfont (scripts/test does) or pass --soundfont",
+            )?,
+            &[][..],
+        ),
+    };
     let defaults = SynthConfig::default();
     let config = SynthConfig {
         duration_seconds: args.seconds,
@@ -103,7 +111,9 @@ pub fn write_corpus(args: &CorpusOptions) -> Result<CorpusSummary> {
         ..defaults
     };
     let sample_rate = config.sample_rate;
-    let mut synth = SongSynthesizer::new(&soundfont, config)?;
+    let mut synth = SongSynthesizer::new(&soundfont, config)?
+        .with_soundfonts(more_soundfonts)?
+        .with_drum_soundfonts(&args.drum_soundfonts)?;
     if let Some(dir) = &args.voice_clips {
         let clips = VoiceClips::load(dir, sample_rate)?;
         tracing::info!("{} voice clips from {}", clips.len(), dir.display());
@@ -257,7 +267,8 @@ mod tests {
             seed: 5,
             kind: SynthKind::Damp,
             seconds: 8.0,
-            soundfont: None,
+            soundfonts: Vec::new(),
+            drum_soundfonts: Vec::new(),
             truth: true,
             voice_clips: None,
             recorded_voice_probability: None,
@@ -313,7 +324,8 @@ mod tests {
             seed: 5,
             kind: SynthKind::Labeled,
             seconds: 6.0,
-            soundfont: None,
+            soundfonts: Vec::new(),
+            drum_soundfonts: Vec::new(),
             truth: false,
             voice_clips: None,
             recorded_voice_probability: None,

@@ -239,6 +239,10 @@ pub struct SynthSong {
     pub recorded_voice: Vec<String>,
     /// The SoundFont program that sings the melody instead of the synthetic singer, if any.
     pub sampled_voice: Option<u8>,
+    /// Which of the synthesizer's SoundFonts rendered the song (0: the first).
+    pub soundfont: usize,
+    /// Which of its drum kits played the drums (`None`: the song's SoundFont).
+    pub drum_soundfont: Option<usize>,
     pub programs: SongPrograms,
     /// The mix bus the song went through, if any.
     pub bus: Option<bus::BusSettings>,
@@ -265,10 +269,13 @@ impl SynthSong {
     }
 }
 
-/// Generates songs; holds the parsed SoundFont so many songs (and threads) share it.
+/// Generates songs; holds the parsed SoundFonts so many songs (and threads) share them.
 #[derive(Clone, Debug)]
 pub struct SongSynthesizer {
-    font: Arc<SoundFont>,
+    /// Each song's instruments and sampled voices come from one of these, drawn per song.
+    fonts: Vec<Arc<SoundFont>>,
+    /// Drum kits that may play a song's drums instead of its SoundFont's own kit.
+    drum_fonts: Vec<Arc<SoundFont>>,
     config: SynthConfig,
     voice_clips: Option<Arc<recorded::VoiceClips>>,
 }
@@ -279,7 +286,30 @@ impl SongSynthesizer {
         let font = load_soundfont(soundfont_path)?;
         // Build one synthesizer now so settings problems surface here, not in `song`.
         render::synthesizer(&font, config.sample_rate, config.soundfont_effects)?;
-        Ok(Self { font, config, voice_clips: None })
+        Ok(Self { fonts: vec![font], drum_fonts: Vec::new(), config, voice_clips: None })
+    }
+
+    /// Songs whose SoundFont is drawn per song, evenly, from the first one and `more`. With one
+    /// SoundFont nothing is drawn, so songs stay what they were.
+    pub fn with_soundfonts(mut self, more: &[PathBuf]) -> Result<Self, SynthError> {
+        for path in more {
+            let font = load_soundfont(path)?;
+            render::synthesizer(&font, self.config.sample_rate, self.config.soundfont_effects)?;
+            self.fonts.push(font);
+        }
+        Ok(self)
+    }
+
+    /// Songs whose drums are played, evenly drawn per song, by their SoundFont's own kit or by
+    /// the General MIDI drum kit (bank 128) of one of `kits` (e.g. the AVL acoustic kits). Without
+    /// kits nothing is drawn, so songs stay what they were.
+    pub fn with_drum_soundfonts(mut self, kits: &[PathBuf]) -> Result<Self, SynthError> {
+        for path in kits {
+            let font = load_soundfont(path)?;
+            render::synthesizer(&font, self.config.sample_rate, self.config.soundfont_effects)?;
+            self.drum_fonts.push(font);
+        }
+        Ok(self)
     }
 
     /// Songs whose voice is, with [`SynthConfig::recorded_voice_probability`], drawn from
@@ -318,11 +348,26 @@ impl SongSynthesizer {
         let mix_seed: u64 = rng.random();
         let mut mix_rng = ChaCha8Rng::seed_from_u64(mix_seed);
 
+        // The SoundFont draws from a stream of its own, and only when there is a choice.
+        let soundfont = match self.fonts.len() {
+            1 => 0,
+            count => ChaCha8Rng::seed_from_u64(voice_seed ^ 0x50F7_F0A7_5E1E_C700).random_range(0..count),
+        };
+        let font = &self.fonts[soundfont];
         // Validated in `new`, so rendering cannot fail; silence is the safe fallback anyway.
         let render = |parts: &[&arrangement::Part], effects: bool| {
-            render::render_parts(&self.font, parts, sr, n, effects).unwrap_or_else(|_| vec![0.0; n])
+            render::render_parts(font, parts, sr, n, effects).unwrap_or_else(|_| vec![0.0; n])
         };
-        let mut drums = render(&[&arr.drums], cfg.soundfont_effects);
+        // The drum kit too (index into `drum_fonts`; `None`: the song's SoundFont).
+        let drum_soundfont = match self.drum_fonts.len() {
+            0 => None,
+            kits => ChaCha8Rng::seed_from_u64(voice_seed ^ 0xD2_0F0A7_5E1E_C701).random_range(0..=kits).checked_sub(1),
+        };
+        let mut drums = match drum_soundfont {
+            Some(kit) => render::render_parts(&self.drum_fonts[kit], &[&arr.drums], sr, n, cfg.soundfont_effects)
+                .unwrap_or_else(|_| vec![0.0; n]),
+            None => render(&[&arr.drums], cfg.soundfont_effects),
+        };
         let mut bass = render(&[&arr.bass], cfg.soundfont_effects);
         let other_parts: Vec<&arrangement::Part> = arr.other.iter().collect();
         let mut other = render(&other_parts, cfg.soundfont_effects);
@@ -413,6 +458,8 @@ impl SongSynthesizer {
         song.bus = bus;
         song.harmony = harmony;
         song.sampled_voice = sampled_voice;
+        song.soundfont = soundfont;
+        song.drum_soundfont = drum_soundfont;
         song
     }
 }
@@ -458,6 +505,8 @@ fn song_from(
         voice: arr.voice_type,
         recorded_voice,
         sampled_voice: None,
+        soundfont: 0,
+        drum_soundfont: None,
         bus: None,
         harmony: Vec::new(),
         programs: SongPrograms {

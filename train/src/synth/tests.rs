@@ -528,6 +528,37 @@ fn recorded_voices_replace_the_singer_only_in_the_songs_that_draw_them() {
 }
 
 #[test]
+fn each_song_draws_one_of_several_soundfonts_without_changing_anything_else() {
+    let Some((synth, songs)) = songs() else { return };
+    assert!(songs.iter().all(|s| s.soundfont == 0));
+    // The same font twice: a song drawing either is the one-font song exactly, and over the
+    // seeds both get drawn.
+    let path = default_soundfont_path().expect("songs() found it");
+    let two = synth.clone().with_soundfonts(std::slice::from_ref(&path)).unwrap();
+    let mut drawn = [0; 2];
+    for (seed, song) in SONG_SEEDS.zip(songs) {
+        let other = two.song(seed);
+        drawn[other.soundfont] += 1;
+        assert_eq!(SynthSong { soundfont: 0, ..other }, *song, "seed {seed}");
+    }
+    assert!(drawn.iter().all(|&d| d > 0), "{drawn:?}");
+    // A missing one is refused by name.
+    let err = synth.clone().with_soundfonts(&[PathBuf::from("/nonexistent/extra.sf2")]).unwrap_err();
+    assert!(err.to_string().contains("extra.sf2"), "{err}");
+    // A drum kit: the song's own kit or the extra one, drawn per song; only the drums change,
+    // and the same font as a kit plays the same drums.
+    let kits = synth.clone().with_drum_soundfonts(std::slice::from_ref(&path)).unwrap();
+    let mut drawn = [0; 2];
+    for (seed, song) in SONG_SEEDS.zip(songs) {
+        let other = kits.song(seed);
+        drawn[other.drum_soundfont.map_or(0, |k| k + 1)] += 1;
+        assert_eq!(SynthSong { drum_soundfont: None, ..other }, *song, "seed {seed}");
+    }
+    assert!(drawn.iter().all(|&d| d > 0), "{drawn:?}");
+    assert!(synth.clone().with_drum_soundfonts(&[PathBuf::from("/nonexistent/kit.sf2")]).is_err());
+}
+
+#[test]
 fn sampled_voices_sing_the_melody_only_in_the_songs_that_draw_them() {
     let Some((synth, songs)) = songs() else { return };
     assert_eq!(synth.config().sampled_voice_probability, 0.0);
