@@ -283,9 +283,7 @@ pub struct SongSynthesizer {
 impl SongSynthesizer {
     pub fn new(soundfont_path: &Path, config: SynthConfig) -> Result<Self, SynthError> {
         config.validate()?;
-        let font = load_soundfont(soundfont_path)?;
-        // Build one synthesizer now so settings problems surface here, not in `song`.
-        render::synthesizer(&font, config.sample_rate, config.soundfont_effects)?;
+        let font = load_checked(soundfont_path, &config)?;
         Ok(Self { fonts: vec![font], drum_fonts: Vec::new(), config, voice_clips: None })
     }
 
@@ -293,9 +291,7 @@ impl SongSynthesizer {
     /// SoundFont nothing is drawn, so songs stay what they were.
     pub fn with_soundfonts(mut self, more: &[PathBuf]) -> Result<Self, SynthError> {
         for path in more {
-            let font = load_soundfont(path)?;
-            render::synthesizer(&font, self.config.sample_rate, self.config.soundfont_effects)?;
-            self.fonts.push(font);
+            self.fonts.push(load_checked(path, &self.config)?);
         }
         Ok(self)
     }
@@ -305,9 +301,7 @@ impl SongSynthesizer {
     /// kits nothing is drawn, so songs stay what they were.
     pub fn with_drum_soundfonts(mut self, kits: &[PathBuf]) -> Result<Self, SynthError> {
         for path in kits {
-            let font = load_soundfont(path)?;
-            render::synthesizer(&font, self.config.sample_rate, self.config.soundfont_effects)?;
-            self.drum_fonts.push(font);
+            self.drum_fonts.push(load_checked(path, &self.config)?);
         }
         Ok(self)
     }
@@ -519,6 +513,14 @@ fn song_from(
         melody: arr.melody,
         sections: arr.sections,
     }
+}
+
+/// [`load_soundfont`], then one synthesizer built from it for `config`, so that settings problems
+/// surface when the synthesizer is made, not in `song`.
+fn load_checked(path: &Path, config: &SynthConfig) -> Result<Arc<SoundFont>, SynthError> {
+    let font = load_soundfont(path)?;
+    render::synthesizer(&font, config.sample_rate, config.soundfont_effects)?;
+    Ok(font)
 }
 
 fn load_soundfont(path: &Path) -> Result<Arc<SoundFont>, SynthError> {
