@@ -60,6 +60,14 @@ pub struct SynthArgs {
     /// below the melody; part of the vocals). Default 0, as for the bus.
     #[arg(long, default_value_t = 0.0)]
     pub harmony_probability: f32,
+    /// A folder of recorded instrumental music (wav, ogg, flac, mp3, searched recursively; no
+    /// voices in it, e.g. the orchestral tracks of Debian's wesnoth-1.16-music): some songs get an
+    /// excerpt of one of them as an extra layer of their accompaniment ("other" stem).
+    #[arg(long)]
+    pub music_clips: Option<PathBuf>,
+    /// With `--music-clips`: the share of songs with such a layer.
+    #[arg(long, default_value_t = 0.5)]
+    pub music_layer_probability: f32,
     /// The range each song's vocal-to-accompaniment ratio is drawn from, in dB (`LOW,HIGH`, e.g.
     /// `-10,5`; default -6,3).
     #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
@@ -88,6 +96,8 @@ pub fn run(args: SynthArgs) -> Result<()> {
         bus_probability: Some(args.bus_probability),
         harmony_probability: Some(args.harmony_probability),
         vocal_to_accompaniment_db,
+        music_clips: args.music_clips,
+        music_layer_probability: Some(args.music_layer_probability),
     };
     let summary = write_corpus(&options)?;
     println!(

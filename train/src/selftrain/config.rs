@@ -112,6 +112,12 @@ pub struct SynthCorpus {
     /// The vocal-to-accompaniment range, `[low, high]` in dB.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vocal_to_accompaniment_db: Option<(f32, f32)>,
+    /// Recorded instrumental music layered into some songs' accompaniment (see
+    /// `synth::corpus::CorpusOptions::music_clips`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub music_clips: Option<PathBuf>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub music_layer_probability: Option<f32>,
     /// The General MIDI SoundFont that renders the instruments, or a list of them that each
     /// song draws one of (default: the one `synth::default_soundfont_path` finds).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -110,6 +110,8 @@ pub fn run(config: &SelfTrainConfig, options: &PipelineOptions) -> Result<PathBu
                 bus_probability: corpus.bus_probability,
                 harmony_probability: corpus.harmony_probability,
                 vocal_to_accompaniment_db: corpus.vocal_to_accompaniment_db,
+                music_clips: corpus.music_clips.clone(),
+                music_layer_probability: corpus.music_layer_probability,
             })?;
         }
     }

@@ -3,7 +3,7 @@
 //! Songs are written in parallel, each folder under a temporary name renamed into place, so an
 //! interrupted run resumes where it stopped and never leaves a half-written song.
 
-use super::recorded::VoiceClips;
+use super::recorded::ClipLibrary;
 use super::{SongSynthesizer, SynthConfig, SynthSong, damp_pair, default_soundfont_path};
 use crate::progress;
 use anyhow::{Context, Result, bail};
@@ -62,6 +62,12 @@ pub struct CorpusOptions {
     pub harmony_probability: Option<f32>,
     /// The range the vocal-to-accompaniment ratio is drawn from (dB); default: [`SynthConfig`]'s.
     pub vocal_to_accompaniment_db: Option<(f32, f32)>,
+    /// A folder of recorded instrumental music (searched recursively as
+    /// [`Self::voice_clips`]): with [`Self::music_layer_probability`] a song's `other` stem gets
+    /// an excerpt of one of them ([`super::music_layer`]).
+    pub music_clips: Option<PathBuf>,
+    /// Default: [`SynthConfig`]'s (none).
+    pub music_layer_probability: Option<f32>,
 }
 
 /// The clean voice inside a synthetic DAMP performance's `vocal.wav` ([`CorpusOptions::truth`]).
@@ -108,6 +114,7 @@ pub fn write_corpus(args: &CorpusOptions) -> Result<CorpusSummary> {
         bus_probability: args.bus_probability.unwrap_or(defaults.bus_probability),
         harmony_probability: args.harmony_probability.unwrap_or(defaults.harmony_probability),
         vocal_to_accompaniment_db: args.vocal_to_accompaniment_db.unwrap_or(defaults.vocal_to_accompaniment_db),
+        music_layer_probability: args.music_layer_probability.unwrap_or(defaults.music_layer_probability),
         ..defaults
     };
     let sample_rate = config.sample_rate;
@@ -115,9 +122,14 @@ pub fn write_corpus(args: &CorpusOptions) -> Result<CorpusSummary> {
         .with_soundfonts(more_soundfonts)?
         .with_drum_soundfonts(&args.drum_soundfonts)?;
     if let Some(dir) = &args.voice_clips {
-        let clips = VoiceClips::load(dir, sample_rate)?;
+        let clips = ClipLibrary::load(dir, sample_rate)?;
         tracing::info!("{} voice clips from {}", clips.len(), dir.display());
         synth = synth.with_voice_clips(std::sync::Arc::new(clips))?;
+    }
+    if let Some(dir) = &args.music_clips {
+        let clips = ClipLibrary::load(dir, sample_rate)?;
+        tracing::info!("{} music clips from {}", clips.len(), dir.display());
+        synth = synth.with_music_clips(std::sync::Arc::new(clips))?;
     }
     std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
     let jobs: Vec<(bool, usize)> = (0..args.songs)
@@ -276,6 +288,8 @@ mod tests {
             bus_probability: None,
             harmony_probability: None,
             vocal_to_accompaniment_db: None,
+            music_clips: None,
+            music_layer_probability: None,
         };
         assert_eq!(write_corpus(&options).unwrap().songs, 3);
         let csv = std::fs::read_to_string(options.out.join("vsep_metadata.csv")).unwrap();
@@ -333,6 +347,8 @@ mod tests {
             bus_probability: bus,
             harmony_probability: None,
             vocal_to_accompaniment_db: Some(range),
+            music_clips: None,
+            music_layer_probability: None,
         };
         let ratio = |name: &str, level: f32, bus: Option<f32>| {
             let options = options(name, (level, level), bus);

@@ -21,6 +21,7 @@ pub mod corpus;
 pub mod dsp;
 pub mod leakage;
 pub mod music;
+pub mod music_layer;
 pub mod psola;
 pub mod recorded;
 pub mod render;
@@ -59,13 +60,13 @@ pub enum SynthError {
     InvalidInput(String),
     #[error("SoundFont synthesizer: {0}")]
     Synthesizer(String),
-    #[error("voice clip {}: {message}", .path.display())]
+    #[error("audio clip {}: {message}", .path.display())]
     VoiceClip { path: PathBuf, message: String },
     #[error(
-        "no usable voice clip (wav, ogg, flac, mp3 of 0.15 s or more) under {} ({unreadable} file(s) could not be read)",
+        "no usable audio clip (wav, ogg, flac, mp3 of 0.15 s or more) under {} ({unreadable} file(s) could not be read)",
         .dir.display()
     )]
-    NoVoiceClips { dir: PathBuf, unreadable: usize },
+    NoClips { dir: PathBuf, unreadable: usize },
 }
 
 /// Where Debian-like systems keep General MIDI SoundFonts. `SVS_SOUNDFONT`, when set and
@@ -126,6 +127,12 @@ pub struct SynthConfig {
     pub harmony_probability: f32,
     /// Level of the harmony relative to the lead voice where both sing (dB).
     pub harmony_level_db: (f32, f32),
+    /// Probability that a song's `other` stem gets a layer of recorded instrumental music
+    /// ([`music_layer`]), when the synthesizer has music clips
+    /// ([`SongSynthesizer::with_music_clips`]). Off by default, so earlier corpora stay the same.
+    pub music_layer_probability: f32,
+    /// Level of that layer relative to the SoundFont's `other` stem (dB).
+    pub music_layer_db: (f32, f32),
 }
 
 impl Default for SynthConfig {
@@ -149,6 +156,8 @@ impl Default for SynthConfig {
             bus_probability: 0.0,
             harmony_probability: 0.0,
             harmony_level_db: (-12.0, -4.0),
+            music_layer_probability: 0.0,
+            music_layer_db: (-6.0, 3.0),
         }
     }
 }
@@ -171,6 +180,7 @@ impl SynthConfig {
             ("instrument_reverb_db", self.instrument_reverb_db),
             ("reverb_time_s", self.reverb_time_s),
             ("harmony_level_db", self.harmony_level_db),
+            ("music_layer_db", self.music_layer_db),
         ];
         for (name, (low, high)) in ranges {
             if !(low.is_finite() && high.is_finite() && low <= high) {
@@ -194,6 +204,7 @@ impl SynthConfig {
             ("sampled_voice_probability", self.sampled_voice_probability),
             ("bus_probability", self.bus_probability),
             ("harmony_probability", self.harmony_probability),
+            ("music_layer_probability", self.music_layer_probability),
         ] {
             if !(0.0..=1.0).contains(&p) {
                 return bad(format!("{name} {p} outside 0..=1"));
@@ -248,6 +259,8 @@ pub struct SynthSong {
     pub bus: Option<bus::BusSettings>,
     /// The harmony singer's notes (empty: no harmony), part of the vocals.
     pub harmony: Vec<SungNote>,
+    /// The recorded music clip layered into `other`, if any.
+    pub music_layer: Option<String>,
     /// The drawn vocal-to-accompaniment ratio (dB over the sung samples).
     pub vocal_to_accompaniment_db: f32,
     /// Every sung note (times in seconds from the song start).
@@ -277,14 +290,15 @@ pub struct SongSynthesizer {
     /// Drum kits that may play a song's drums instead of its SoundFont's own kit.
     drum_fonts: Vec<Arc<SoundFont>>,
     config: SynthConfig,
-    voice_clips: Option<Arc<recorded::VoiceClips>>,
+    voice_clips: Option<Arc<recorded::ClipLibrary>>,
+    music_clips: Option<Arc<recorded::ClipLibrary>>,
 }
 
 impl SongSynthesizer {
     pub fn new(soundfont_path: &Path, config: SynthConfig) -> Result<Self, SynthError> {
         config.validate()?;
         let font = load_checked(soundfont_path, &config)?;
-        Ok(Self { fonts: vec![font], drum_fonts: Vec::new(), config, voice_clips: None })
+        Ok(Self { fonts: vec![font], drum_fonts: Vec::new(), config, voice_clips: None, music_clips: None })
     }
 
     /// Songs whose SoundFont is drawn per song, evenly, from the first one and `more`. With one
@@ -308,16 +322,30 @@ impl SongSynthesizer {
 
     /// Songs whose voice is, with [`SynthConfig::recorded_voice_probability`], drawn from
     /// `clips` (at the configuration's sample rate) instead of sung by the synthetic singer.
-    pub fn with_voice_clips(mut self, clips: Arc<recorded::VoiceClips>) -> Result<Self, SynthError> {
-        if clips.sample_rate() != self.config.sample_rate {
-            return Err(SynthError::InvalidConfig(format!(
-                "voice clips at {} Hz for songs at {} Hz",
-                clips.sample_rate(),
-                self.config.sample_rate
-            )));
-        }
+    pub fn with_voice_clips(mut self, clips: Arc<recorded::ClipLibrary>) -> Result<Self, SynthError> {
+        self.check_rate(&clips, "voice")?;
         self.voice_clips = Some(clips);
         Ok(self)
+    }
+
+    /// Songs whose `other` stem gets, with [`SynthConfig::music_layer_probability`], a layer of
+    /// one of `clips` (recorded instrumental music at the configuration's sample rate).
+    pub fn with_music_clips(mut self, clips: Arc<recorded::ClipLibrary>) -> Result<Self, SynthError> {
+        self.check_rate(&clips, "music")?;
+        self.music_clips = Some(clips);
+        Ok(self)
+    }
+
+    /// Clips must be at the songs' sample rate (`what` names them in the error).
+    fn check_rate(&self, clips: &recorded::ClipLibrary, what: &str) -> Result<(), SynthError> {
+        if clips.sample_rate() == self.config.sample_rate {
+            return Ok(());
+        }
+        Err(SynthError::InvalidConfig(format!(
+            "{what} clips at {} Hz for songs at {} Hz",
+            clips.sample_rate(),
+            self.config.sample_rate
+        )))
     }
 
     pub fn config(&self) -> &SynthConfig {
@@ -415,6 +443,19 @@ impl SongSynthesizer {
         add_reverb(&mut vocals, sr, room, uniform_in(&mut mix_rng, cfg.vocal_reverb_db));
         add_reverb(&mut other, sr, room, uniform_in(&mut mix_rng, cfg.instrument_reverb_db));
         add_reverb(&mut drums, sr, room, uniform_in(&mut mix_rng, cfg.instrument_reverb_db) - 4.0);
+        // A recorded music layer draws from a stream of its own, only when there are music
+        // clips, so songs made without them stay exactly what they were.
+        let music_layer = self.music_clips.as_ref().and_then(|clips| {
+            let mut layer_rng = ChaCha8Rng::seed_from_u64(voice_seed ^ 0x30_51C0_1A7E_4004);
+            (layer_rng.random::<f32>() < cfg.music_layer_probability).then(|| {
+                let (layer, name) = music_layer::music_layer(clips, n, &mut layer_rng);
+                let everywhere = vec![true; n];
+                let level = uniform_in(&mut layer_rng, cfg.music_layer_db);
+                let gain = relative_gain(&layer, &other, &everywhere, level);
+                other.iter_mut().zip(&layer).for_each(|(o, l)| *o += gain * l);
+                name
+            })
+        });
 
         // Instrument balance: each stem at its own RMS around a common level, so a soft
         // SoundFont preset cannot make a stem vanish.
@@ -451,6 +492,7 @@ impl SongSynthesizer {
         let mut song = song_from(arr, seed, sr, ratio_db, [vocals, drums, bass, other], recorded_voice);
         song.bus = bus;
         song.harmony = harmony;
+        song.music_layer = music_layer;
         song.sampled_voice = sampled_voice;
         song.soundfont = soundfont;
         song.drum_soundfont = drum_soundfont;
@@ -503,6 +545,7 @@ fn song_from(
         drum_soundfont: None,
         bus: None,
         harmony: Vec::new(),
+        music_layer: None,
         programs: SongPrograms {
             drum_kit: arr.drums.program,
             bass: arr.bass.program,

@@ -30,10 +30,11 @@ const OVERRUN_S: f64 = 0.2;
 /// Fade at a clip's cut ends (s), so no cut clicks.
 const FADE_S: f64 = 0.01;
 
-/// A library of voice clips at one sample rate, each trimmed of its silent ends and scaled
-/// to unit RMS.
+/// A library of audio clips at one sample rate, each trimmed of its silent ends and scaled
+/// to unit RMS: recorded voices for [`recorded_vocals`], recorded music for
+/// [`super::music_layer`].
 #[derive(Clone, Debug)]
-pub struct VoiceClips {
+pub struct ClipLibrary {
     sample_rate: u32,
     clips: Vec<Clip>,
 }
@@ -45,7 +46,7 @@ struct Clip {
     samples: Vec<f32>,
 }
 
-impl VoiceClips {
+impl ClipLibrary {
     /// Every audio file under `dir` (recursively, in path order), mixed to mono and resampled
     /// to `sample_rate`. A file that cannot be decoded is left out with a warning naming it; a
     /// folder with no usable clip is an error naming the folder.
@@ -71,16 +72,16 @@ impl VoiceClips {
             match clip {
                 Ok(clip) => clips.extend(clip),
                 Err(message) => {
-                    tracing::warn!("voice clip left out: {message}");
+                    tracing::warn!("audio clip left out: {message}");
                     unreadable += 1;
                 }
             }
         }
         if clips.is_empty() {
-            return Err(SynthError::NoVoiceClips { dir: dir.to_path_buf(), unreadable });
+            return Err(SynthError::NoClips { dir: dir.to_path_buf(), unreadable });
         }
         if unreadable > 0 {
-            tracing::warn!("{unreadable} of {} voice clips under {} could not be read", paths.len(), dir.display());
+            tracing::warn!("{unreadable} of {} audio clips under {} could not be read", paths.len(), dir.display());
         }
         Ok(Self { sample_rate, clips })
     }
@@ -92,7 +93,7 @@ impl VoiceClips {
             .filter_map(|(name, samples)| Self::prepare(samples, sample_rate).map(|samples| Clip { name, samples }))
             .collect();
         if clips.is_empty() {
-            return Err(SynthError::InvalidInput("no voice clip is long enough to use".into()));
+            return Err(SynthError::InvalidInput("no clip is long enough to use".into()));
         }
         Ok(Self { sample_rate, clips })
     }
@@ -130,6 +131,12 @@ impl VoiceClips {
     pub fn sample_rate(&self) -> u32 {
         self.sample_rate
     }
+
+    /// Clip `index`'s name (its path under the library folder) and samples.
+    pub fn clip(&self, index: usize) -> (&str, &[f32]) {
+        let clip = &self.clips[index];
+        (&clip.name, &clip.samples)
+    }
 }
 
 fn collect_audio_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), SynthError> {
@@ -154,7 +161,7 @@ fn collect_audio_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), SynthEr
 /// to 3 dB; the last clip of a phrase is cut (with a fade) [`OVERRUN_S`] after the phrase ends.
 /// Returns the stem and the names of the clips it used, in order.
 pub fn recorded_vocals(
-    clips: &VoiceClips,
+    clips: &ClipLibrary,
     melody: &[SungNote],
     n: usize,
     rng: &mut impl Rng,
@@ -244,7 +251,7 @@ mod tests {
         write("a.wav", 16_000, 0.8);
         write("too-short.wav", 16_000, 0.05);
         std::fs::write(dir.path().join("notes.txt"), "not audio").unwrap();
-        let clips = VoiceClips::load(dir.path(), 16_000).unwrap();
+        let clips = ClipLibrary::load(dir.path(), 16_000).unwrap();
         let names: Vec<&str> = clips.clips.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(names, ["a.wav", "en/b.wav"], "the short clip is skipped, the text file ignored");
         for (clip, seconds) in clips.clips.iter().zip([0.8, 0.5]) {
@@ -259,27 +266,27 @@ mod tests {
     #[test]
     fn bad_folders_and_files_are_errors_that_name_them() {
         let dir = tempfile::tempdir().unwrap();
-        let err = VoiceClips::load(dir.path(), 16_000).unwrap_err().to_string();
+        let err = ClipLibrary::load(dir.path(), 16_000).unwrap_err().to_string();
         assert!(err.contains(&dir.path().display().to_string()), "{err}");
         let missing = dir.path().join("missing");
-        let err = VoiceClips::load(&missing, 16_000).unwrap_err().to_string();
+        let err = ClipLibrary::load(&missing, 16_000).unwrap_err().to_string();
         assert!(err.contains("missing"), "{err}");
         // A folder whose only file cannot be decoded: no usable clip, and the error says one
         // file could not be read (the warning names it).
         std::fs::write(dir.path().join("broken.ogg"), b"OggS but not really").unwrap();
-        let err = VoiceClips::load(dir.path(), 16_000).unwrap_err().to_string();
+        let err = ClipLibrary::load(dir.path(), 16_000).unwrap_err().to_string();
         assert!(err.contains(&dir.path().display().to_string()) && err.contains("1 file"), "{err}");
         // Beside a good clip it is left out.
         let rate = 16_000;
         let bytes = wav_bytes(&AudioBuffer::new(rate, vec![burst(rate, 0.5, 220.0)]), BitDepth::Int16).unwrap();
         std::fs::write(dir.path().join("good.wav"), bytes).unwrap();
-        assert_eq!(VoiceClips::load(dir.path(), rate).unwrap().len(), 1);
+        assert_eq!(ClipLibrary::load(dir.path(), rate).unwrap().len(), 1);
     }
 
     #[test]
     fn clips_fill_the_phrases_and_nothing_else() {
         let rate = 16_000;
-        let clips = VoiceClips::from_samples(
+        let clips = ClipLibrary::from_samples(
             rate,
             vec![("x".into(), burst(rate, 0.4, 200.0)), ("y".into(), burst(rate, 0.7, 300.0))],
         )
@@ -303,7 +310,7 @@ mod tests {
     fn a_clip_sings_the_note_it_falls_on() {
         // A voiced 150 Hz clip over one long note, A3 (MIDI 57, 220 Hz): it comes out at 220 Hz.
         let rate = 16_000;
-        let clips = VoiceClips::from_samples(rate, vec![("x".into(), burst(rate, 1.0, 150.0))]).unwrap();
+        let clips = ClipLibrary::from_samples(rate, vec![("x".into(), burst(rate, 1.0, 150.0))]).unwrap();
         let melody = [SungNote { midi: 57.0, ..note(0.5, 1.2) }];
         let (stem, _) = recorded_vocals(&clips, &melody, 3 * rate as usize, &mut ChaCha8Rng::seed_from_u64(1));
         let at = |s: f64| (s * rate as f64) as usize;

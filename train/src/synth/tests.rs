@@ -494,7 +494,7 @@ fn recorded_voices_replace_the_singer_only_in_the_songs_that_draw_them() {
         (0..SR as usize / 2).map(|i| 0.2 * (i as f32 * hz / SR as f32 * std::f32::consts::TAU).sin()).collect()
     };
     let clips = std::sync::Arc::new(
-        recorded::VoiceClips::from_samples(SR, vec![("low".into(), clip(180.0)), ("high".into(), clip(330.0))])
+        recorded::ClipLibrary::from_samples(SR, vec![("low".into(), clip(180.0)), ("high".into(), clip(330.0))])
             .unwrap(),
     );
     let with = |p: f32| {
@@ -523,7 +523,7 @@ fn recorded_voices_replace_the_singer_only_in_the_songs_that_draw_them() {
     }
     assert!(recorded > 0, "no song has a melody: the test checks nothing");
     // Clips at another sample rate are refused.
-    let wrong = recorded::VoiceClips::from_samples(44_100, vec![("x".into(), vec![0.5; 44_100])]).unwrap();
+    let wrong = recorded::ClipLibrary::from_samples(44_100, vec![("x".into(), vec![0.5; 44_100])]).unwrap();
     assert!(synth.clone().with_voice_clips(std::sync::Arc::new(wrong)).is_err());
 }
 
@@ -589,7 +589,7 @@ fn sampled_voices_sing_the_melody_only_in_the_songs_that_draw_them() {
     assert!(sampled > 0, "no song has a melody: the test checks nothing");
     // Recorded clips, when drawn, come first: a song has one voice.
     let clips = std::sync::Arc::new(
-        recorded::VoiceClips::from_samples(
+        recorded::ClipLibrary::from_samples(
             SR,
             vec![("tone".into(), (0..SR as usize / 2).map(|i| (i as f32 * 0.05).sin()).collect())],
         )
@@ -609,6 +609,48 @@ fn sampled_voices_sing_the_melody_only_in_the_songs_that_draw_them() {
         let other = both.song(seed);
         assert!(!other.recorded_voice.is_empty() && other.sampled_voice.is_none(), "seed {seed}");
     }
+}
+
+#[test]
+fn a_music_layer_joins_only_the_other_stem_of_the_songs_that_draw_it() {
+    let Some((synth, songs)) = songs() else { return };
+    assert_eq!(synth.config().music_layer_probability, 0.0);
+    assert!(songs.iter().all(|s| s.music_layer.is_none()));
+    // One "recording", longer than a song: a chord of three steady tones.
+    let n = songs[0].other.len() + SR as usize;
+    let chord: Vec<f32> = (0..n)
+        .map(|i| {
+            let t = i as f32 / SR as f32;
+            [220.0f32, 277.2, 329.6].iter().map(|hz| 0.1 * (t * hz * std::f32::consts::TAU).sin()).sum()
+        })
+        .collect();
+    let clips =
+        std::sync::Arc::new(recorded::ClipLibrary::from_samples(SR, vec![("chord.wav".into(), chord)]).unwrap());
+    let with = |probability: f32| {
+        let config = SynthConfig { music_layer_probability: probability, ..synth.config().clone() };
+        SongSynthesizer { config, ..synth.clone() }.with_music_clips(clips.clone()).unwrap()
+    };
+    // Probability 0: clips given but never drawn, and every song is exactly what it was.
+    let never = with(0.0);
+    for (seed, song) in SONG_SEEDS.zip(songs) {
+        assert_eq!(never.song(seed), *song, "seed {seed}");
+    }
+    // Probability 1: every song has the layer, in its `other` stem only: the other stems (and
+    // the voice, set against the accompaniment) change by one gain at most.
+    let always = with(1.0);
+    for (seed, song) in SONG_SEEDS.zip(songs) {
+        let layered = always.song(seed);
+        assert_eq!(layered.music_layer.as_deref(), Some("chord.wav"), "seed {seed}");
+        assert_rescaled(&layered.drums, &song.drums, seed);
+        assert_rescaled(&layered.bass, &song.bass, seed);
+        assert_rescaled(&layered.vocals, &song.vocals, seed);
+        let scale = peak(&layered.other) / peak(&song.other);
+        let drift = layered.other.iter().zip(&song.other).map(|(a, b)| (a - b * scale).abs()).fold(0.0f32, f32::max);
+        assert!(drift > 0.01 * peak(&layered.other), "seed {seed}: `other` holds no layer (drift {drift})");
+    }
+    // Clips at another rate than the songs' are refused.
+    let wrong = recorded::ClipLibrary::from_samples(44_100, vec![("x".into(), vec![0.5; 44_100])]).unwrap();
+    assert!(synth.clone().with_music_clips(std::sync::Arc::new(wrong)).is_err());
 }
 
 #[test]
