@@ -31,11 +31,11 @@ DIVISIONS = 4  # per quarter note: durations are in sixteenths
 
 
 def note_xml(midi, sixteenths, lyric):
-    pitch = ""
-    if midi is not None:
+    if midi is None:
+        body = "<rest/>"
+    else:
         step, alter, octave = STEPS[midi % 12], ALTERS[midi % 12], midi // 12 - 1
-        pitch = f"<pitch><step>{step}</step>{f'<alter>{alter}</alter>' if alter else ''}<octave>{octave}</octave></pitch>"
-    body = pitch if midi is not None else "<rest/>"
+        body = f"<pitch><step>{step}</step>{f'<alter>{alter}</alter>' if alter else ''}<octave>{octave}</octave></pitch>"
     dot = "<dot/>" if sixteenths in (3, 6, 12) else ""
     text = f"<lyric><text>{lyric}</text></lyric>" if lyric else ""
     return f"<note>{body}<duration>{sixteenths}</duration><type>{TYPES[sixteenths]}</type>{dot}{text}</note>"

@@ -61,7 +61,7 @@ pub enum SynthError {
     #[error("SoundFont synthesizer: {0}")]
     Synthesizer(String),
     #[error("audio clip {}: {message}", .path.display())]
-    VoiceClip { path: PathBuf, message: String },
+    Clip { path: PathBuf, message: String },
     #[error(
         "no usable audio clip (wav, ogg, flac, mp3 of 0.15 s or more) under {} ({unreadable} file(s) could not be read)",
         .dir.display()

@@ -140,7 +140,7 @@ impl ClipLibrary {
 }
 
 fn collect_audio_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), SynthError> {
-    let unreadable = |e: std::io::Error| SynthError::VoiceClip { path: dir.to_path_buf(), message: e.to_string() };
+    let unreadable = |e: std::io::Error| SynthError::Clip { path: dir.to_path_buf(), message: e.to_string() };
     for entry in std::fs::read_dir(dir).map_err(unreadable)? {
         let path = entry.map_err(unreadable)?.path();
         if path.is_dir() {
