@@ -66,28 +66,26 @@ struct Product<'a> {
 }
 
 impl Product<'_> {
-    /// Rows `first .. first + R` of the output, tile by tile across the columns.
+    /// Rows `first .. first + R` of the output, tile by tile across the columns: as many
+    /// 32-wide tiles as fit, then at most one of 16, 8 and 4, then single columns.
     #[inline(always)]
     fn rows<const R: usize>(&self, dst: &mut [f32], first: usize) {
-        let mut c = 0;
-        while c + 32 <= self.n {
-            self.tile::<R, 32>(dst, first, c);
-            c += 32;
+        let c = self.tiles::<R, 32>(dst, first, 0);
+        let c = self.tiles::<R, 16>(dst, first, c);
+        let c = self.tiles::<R, 8>(dst, first, c);
+        let c = self.tiles::<R, 4>(dst, first, c);
+        self.tiles::<R, 1>(dst, first, c);
+    }
+
+    /// Every whole `C`-wide tile of rows `first .. first + R` from column `c` on; returns the
+    /// first column left.
+    #[inline(always)]
+    fn tiles<const R: usize, const C: usize>(&self, dst: &mut [f32], first: usize, mut c: usize) -> usize {
+        while c + C <= self.n {
+            self.tile::<R, C>(dst, first, c);
+            c += C;
         }
-        for width in [16, 8, 4] {
-            if c + width <= self.n {
-                match width {
-                    16 => self.tile::<R, 16>(dst, first, c),
-                    8 => self.tile::<R, 8>(dst, first, c),
-                    _ => self.tile::<R, 4>(dst, first, c),
-                }
-                c += width;
-            }
-        }
-        while c < self.n {
-            self.tile::<R, 1>(dst, first, c);
-            c += 1;
-        }
+        c
     }
 
     /// Rows `first .. first + R`, columns `c .. c + C`: sums kept in registers over all of `k`.
