@@ -111,9 +111,11 @@ def rms(x):
     return float(np.sqrt(np.mean(x.astype(np.float64) ** 2)) + 1e-12)
 
 
-def song(rng, voices, instruments, length, used=None):
+def song(rng, voices, instruments, length, used=None, layers=None):
     accompaniment = np.zeros(length, np.float32)
     for path in rng.choice(instruments, size=2, replace=False):
+        if layers is not None:
+            layers.append(path.name)
         layer = load(path)
         layer = np.tile(layer, length // max(1, len(layer)) + 2)
         start = rng.integers(0, len(layer) - length)
@@ -158,11 +160,11 @@ def main():
     rng = np.random.default_rng(args.seed)
     length = int(args.seconds * RATE)
     plan = [(c, i) for c in categories for i in range(args.songs)] or [("real", i) for i in range(args.songs)]
-    listing = ["song,category,vocals_db,clips"]
+    listing = ["song,category,vocals_db,clips,accompaniment"]
     for category, i in plan:
-        used = []
+        used, layers = [], []
         pool = voices if category == "real" else pools[category]
-        vocals, accompaniment, level = song(rng, pool, instruments, length, used)
+        vocals, accompaniment, level = song(rng, pool, instruments, length, used, layers)
         folder = args.out / "test" / f"{category}-{i:04}"
         folder.mkdir(parents=True, exist_ok=True)
         silence = np.zeros_like(vocals)
@@ -170,10 +172,9 @@ def main():
                         ("drums", silence), ("bass", silence)):
             soundfile.write(folder / f"{name}.wav", x, RATE, subtype="FLOAT")
         print(f"{folder.name}: vocals at {level:+.1f} dB against the accompaniment", flush=True)
-        listing.append(f"{folder.name},{category},{level:.2f},{' '.join(used)}")
+        listing.append(f"{folder.name},{category},{level:.2f},{' '.join(used)},{' '.join(layers)}")
     (args.out / "train").mkdir(exist_ok=True)
-    if categories:
-        (args.out / "voices.csv").write_text("\n".join(listing) + "\n")
+    (args.out / "voices.csv").write_text("\n".join(listing) + "\n")
 
 
 if __name__ == "__main__":

@@ -68,6 +68,12 @@ pub struct SynthArgs {
     /// With `--music-clips`: the share of songs with such a layer.
     #[arg(long, default_value_t = 0.5)]
     pub music_layer_probability: f32,
+    /// The share of accompaniment parts (all but the drums and the bass) that play an instrument
+    /// drawn from all of General MIDI's melodic programs (xylophones, organs, ethnic instruments,
+    /// synth pads and effects; voice-like ones excluded) instead of the song style's band.
+    /// Default 0, as for the bus.
+    #[arg(long, default_value_t = 0.0)]
+    pub wide_palette_probability: f32,
     /// The range each song's vocal-to-accompaniment ratio is drawn from, in dB (`LOW,HIGH`, e.g.
     /// `-10,5`; default -6,3).
     #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
@@ -98,6 +104,7 @@ pub fn run(args: SynthArgs) -> Result<()> {
         vocal_to_accompaniment_db,
         music_clips: args.music_clips,
         music_layer_probability: Some(args.music_layer_probability),
+        wide_palette_probability: Some(args.wide_palette_probability),
     };
     let summary = write_corpus(&options)?;
     println!(

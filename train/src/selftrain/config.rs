@@ -118,6 +118,10 @@ pub struct SynthCorpus {
     pub music_clips: Option<PathBuf>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub music_layer_probability: Option<f32>,
+    /// Accompaniment parts playing any melodic General MIDI instrument (see
+    /// `synth::corpus::CorpusOptions::wide_palette_probability`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wide_palette_probability: Option<f32>,
     /// The General MIDI SoundFont that renders the instruments, or a list of them that each
     /// song draws one of (default: the one `synth::default_soundfont_path` finds).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -112,6 +112,7 @@ pub fn run(config: &SelfTrainConfig, options: &PipelineOptions) -> Result<PathBu
                 vocal_to_accompaniment_db: corpus.vocal_to_accompaniment_db,
                 music_clips: corpus.music_clips.clone(),
                 music_layer_probability: corpus.music_layer_probability,
+                wide_palette_probability: corpus.wide_palette_probability,
             })?;
         }
     }

@@ -68,6 +68,9 @@ pub struct CorpusOptions {
     pub music_clips: Option<PathBuf>,
     /// Default: [`SynthConfig`]'s (none).
     pub music_layer_probability: Option<f32>,
+    /// Probability that each accompaniment part but the drums and the bass plays any melodic
+    /// General MIDI instrument ([`SynthConfig::wide_palette_probability`]); default: none.
+    pub wide_palette_probability: Option<f32>,
 }
 
 /// The clean voice inside a synthetic DAMP performance's `vocal.wav` ([`CorpusOptions::truth`]).
@@ -115,6 +118,7 @@ pub fn write_corpus(args: &CorpusOptions) -> Result<CorpusSummary> {
         harmony_probability: args.harmony_probability.unwrap_or(defaults.harmony_probability),
         vocal_to_accompaniment_db: args.vocal_to_accompaniment_db.unwrap_or(defaults.vocal_to_accompaniment_db),
         music_layer_probability: args.music_layer_probability.unwrap_or(defaults.music_layer_probability),
+        wide_palette_probability: args.wide_palette_probability.unwrap_or(defaults.wide_palette_probability),
         ..defaults
     };
     let sample_rate = config.sample_rate;
@@ -290,6 +294,7 @@ mod tests {
             vocal_to_accompaniment_db: None,
             music_clips: None,
             music_layer_probability: None,
+            wide_palette_probability: None,
         };
         assert_eq!(write_corpus(&options).unwrap().songs, 3);
         let csv = std::fs::read_to_string(options.out.join("vsep_metadata.csv")).unwrap();
@@ -349,6 +354,7 @@ mod tests {
             vocal_to_accompaniment_db: Some(range),
             music_clips: None,
             music_layer_probability: None,
+            wide_palette_probability: None,
         };
         let ratio = |name: &str, level: f32, bus: Option<f32>| {
             let options = options(name, (level, level), bus);

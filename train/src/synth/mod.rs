@@ -133,6 +133,10 @@ pub struct SynthConfig {
     pub music_layer_probability: f32,
     /// Level of that layer relative to the SoundFont's `other` stem (dB).
     pub music_layer_db: (f32, f32),
+    /// Probability that each accompaniment part other than the drums and the bass plays an
+    /// instrument drawn from all of General MIDI's melodic programs instead of its style's palette
+    /// ([`arrangement::wide_palette`]). Off by default, so earlier corpora stay the same.
+    pub wide_palette_probability: f32,
 }
 
 impl Default for SynthConfig {
@@ -158,6 +162,7 @@ impl Default for SynthConfig {
             harmony_level_db: (-12.0, -4.0),
             music_layer_probability: 0.0,
             music_layer_db: (-6.0, 3.0),
+            wide_palette_probability: 0.0,
         }
     }
 }
@@ -205,6 +210,7 @@ impl SynthConfig {
             ("bus_probability", self.bus_probability),
             ("harmony_probability", self.harmony_probability),
             ("music_layer_probability", self.music_layer_probability),
+            ("wide_palette_probability", self.wide_palette_probability),
         ] {
             if !(0.0..=1.0).contains(&p) {
                 return bad(format!("{name} {p} outside 0..=1"));
@@ -364,10 +370,15 @@ impl SongSynthesizer {
             female_probability: cfg.female_probability as f64,
             choir_double_probability: cfg.choir_double_probability as f64,
         };
-        let arr = arrangement::generate(&mut rng, cfg.duration_seconds as f64, &arrangement_config);
+        let mut arr = arrangement::generate(&mut rng, cfg.duration_seconds as f64, &arrangement_config);
         // Separate streams per component: a change in one does not reshuffle the others.
         let voice_seed: u64 = rng.random();
         let mix_seed: u64 = rng.random();
+        // So does the wide palette: songs made without it stay exactly what they were.
+        if cfg.wide_palette_probability > 0.0 {
+            let mut palette_rng = ChaCha8Rng::seed_from_u64(voice_seed ^ 0x9A1E_77E0_4DE5_0005);
+            arrangement::wide_palette(&mut arr.other, cfg.wide_palette_probability as f64, &mut palette_rng);
+        }
         let mut mix_rng = ChaCha8Rng::seed_from_u64(mix_seed);
 
         // The SoundFont draws from a stream of its own, and only when there is a choice.

@@ -654,6 +654,37 @@ fn a_music_layer_joins_only_the_other_stem_of_the_songs_that_draw_it() {
 }
 
 #[test]
+fn a_wide_palette_changes_only_the_instruments_of_the_other_stem() {
+    let Some((synth, songs)) = songs() else { return };
+    assert_eq!(synth.config().wide_palette_probability, 0.0);
+    let with = |probability: f32| SongSynthesizer {
+        config: SynthConfig { wide_palette_probability: probability, ..synth.config().clone() },
+        ..synth.clone()
+    };
+    let always = with(1.0);
+    let mut moved = 0;
+    for (seed, song) in SONG_SEEDS.zip(songs) {
+        let wide = always.song(seed);
+        // The parts, their roles and their notes are the song's; only their programs are drawn
+        // anew, never a voice-like one, and the drums, bass and voice are the same but for a gain.
+        let roles = |s: &SynthSong| s.programs.other.iter().map(|(role, _)| *role).collect::<Vec<_>>();
+        assert_eq!(roles(&wide), roles(song), "seed {seed}");
+        for (_, program) in &wide.programs.other {
+            assert!(arrangement::is_melodic_accompaniment(*program), "seed {seed}: program {program}");
+        }
+        assert_eq!((wide.programs.bass, wide.programs.drum_kit), (song.programs.bass, song.programs.drum_kit));
+        moved += wide.programs.other.iter().zip(&song.programs.other).filter(|(a, b)| a.1 != b.1).count();
+        assert_rescaled(&wide.drums, &song.drums, seed);
+        assert_rescaled(&wide.bass, &song.bass, seed);
+        assert_rescaled(&wide.vocals, &song.vocals, seed);
+        assert_eq!(wide.melody, song.melody, "seed {seed}");
+    }
+    assert!(moved > 0, "no part changed instrument");
+    // A probability outside 0..=1 is refused.
+    assert!(SynthConfig { wide_palette_probability: 1.5, ..SynthConfig::default() }.validate().is_err());
+}
+
+#[test]
 fn a_harmony_singer_sings_thirds_in_the_choruses_as_part_of_the_vocals() {
     let Some((synth, songs)) = songs() else { return };
     assert_eq!(synth.config().harmony_probability, 0.0);

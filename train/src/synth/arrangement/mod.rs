@@ -28,7 +28,7 @@ use style::*;
 
 pub use form::SectionKind;
 pub use melody::{CHOIR_AAHS, VOICE_OOHS, sung_part};
-pub use style::Style;
+pub use style::{Style, is_melodic_accompaniment, wide_palette};
 
 /// A section of the rendered window.
 #[derive(Clone, Debug, PartialEq)]

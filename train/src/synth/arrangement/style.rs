@@ -131,6 +131,29 @@ impl Style {
     }
 }
 
+/// General MIDI programs (0-based) that sound like a voice: Choir Aahs, Voice Oohs, Synth Voice,
+/// Lead 6 (voice), Pad 4 (choir). The sound effects from 120 on (fret noise, breath, seashore,
+/// birds, telephone, helicopter, applause, gunshot) are left out too: they are not music.
+const VOICE_LIKE: [u8; 5] = [CHOIR_AAHS, VOICE_OOHS, 54, 85, 91];
+
+/// Whether `program` may play accompaniment in [`wide_palette`].
+pub fn is_melodic_accompaniment(program: u8) -> bool {
+    program < 120 && !VOICE_LIKE.contains(&program)
+}
+
+/// Gives each of `parts` (drums and bass excluded by the caller), with `probability`, a program
+/// drawn from all of General MIDI's melodic instruments instead of its style's palette: xylophones,
+/// organs, ethnic instruments, synth pads and effects, which the styles' palettes never use and
+/// real accompaniments do. Voice-like programs stay out ([`is_melodic_accompaniment`]).
+pub fn wide_palette<R: Rng + ?Sized>(parts: &mut [Part], probability: f64, rng: &mut R) {
+    let programs: Vec<u8> = (0..=127).filter(|&p| is_melodic_accompaniment(p)).collect();
+    for part in parts {
+        if rng.random_bool(probability.clamp(0.0, 1.0)) {
+            part.program = pick(rng, &programs);
+        }
+    }
+}
+
 pub(super) fn choose_tempo(rng: &mut ChaCha8Rng, style: Style, limits: (f32, f32)) -> f32 {
     let (lo, hi) = style.tempo_range();
     let (mut a, mut b) = (lo.max(limits.0), hi.min(limits.1));
