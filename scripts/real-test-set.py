@@ -10,8 +10,11 @@ Only evaluation-only sources (docs/DATASETS.md: never in training or validation 
   bass, drum and ambient samples (Debian `sonic-pi-samples`: per-file licences in its copyright
   file, mostly CC0), without the ones that sound like voices (choir, "voxy" basses, haunted hum).
 
-With `--categories`, songs come per voice category, named `<category>-NNNN`, so `svs compare
---by-group` breaks every comparison down by category (a `voices.csv` lists each song's clips):
+`voices.csv` lists each song's voice clips and accompaniment layers; `accompaniment.csv` says
+whether its accompaniment is only drums, percussion and bass samples ("drums-bass") or has a
+tonal layer ("tonal": guitars, pads, drones, xylophones, loops with melody), for `svs compare
+--by-group --groups accompaniment.csv`. With `--categories`, songs come per voice category, named
+`<category>-NNNN`, so `svs compare --by-group` breaks every comparison down by category:
 - singing: Scratch's sung phrases and "ooh"s (Media/Sounds/Vocals without the beatbox);
 - speech: spoken Czech dialogue from Fish Fillets NG (Debian `fillets-ng-data-cs`, GPL-2+) and
   spoken words in about 20 languages from KTuberling (`ktuberling-data`, GPL-2+);
@@ -111,6 +114,17 @@ def rms(x):
     return float(np.sqrt(np.mean(x.astype(np.float64) ** 2)) + 1e-12)
 
 
+# Accompaniment layers that are drums or percussion (Scratch's and Sonic Pi's names); with the bass
+# samples ("bass_*") they make a "drums-bass" accompaniment, anything else a "tonal" one.
+PERCUSSION = ("drum_", "loop_amen", "loop_perc", "loop_tabla", "loop_safari", "loop_3d_printer", "Drum", "HipHop",
+              "Jungle")
+
+
+def accompaniment_kind(layers):
+    """"drums-bass" when every layer is percussion or a bass sample, else "tonal"."""
+    return "drums-bass" if all(l.startswith(PERCUSSION + ("bass_",)) for l in layers) else "tonal"
+
+
 def song(rng, voices, instruments, length, used=None, layers=None):
     accompaniment = np.zeros(length, np.float32)
     for path in rng.choice(instruments, size=2, replace=False):
@@ -161,6 +175,7 @@ def main():
     length = int(args.seconds * RATE)
     plan = [(c, i) for c in categories for i in range(args.songs)] or [("real", i) for i in range(args.songs)]
     listing = ["song,category,vocals_db,clips,accompaniment"]
+    kinds = ["song,accompaniment"]
     for category, i in plan:
         used, layers = [], []
         pool = voices if category == "real" else pools[category]
@@ -173,8 +188,10 @@ def main():
             soundfile.write(folder / f"{name}.wav", x, RATE, subtype="FLOAT")
         print(f"{folder.name}: vocals at {level:+.1f} dB against the accompaniment", flush=True)
         listing.append(f"{folder.name},{category},{level:.2f},{' '.join(used)},{' '.join(layers)}")
+        kinds.append(f"{folder.name},{accompaniment_kind(layers)}")
     (args.out / "train").mkdir(exist_ok=True)
     (args.out / "voices.csv").write_text("\n".join(listing) + "\n")
+    (args.out / "accompaniment.csv").write_text("\n".join(kinds) + "\n")
 
 
 if __name__ == "__main__":

@@ -1,9 +1,12 @@
 //! `svs compare --model A.json[,A2.json..] --baseline B.json[,B2.json..]`: the paired difference
 //! of two models' per-song SDRs, from their `svs eval --json` files, with its 95 % bootstrap
 //! interval over the test songs and (with one file per training seed on each side, in the same
-//! seed order) over the seeds; `--by-group` also within each group of songs (`<group>-<n>` names).
+//! seed order) over the seeds; `--by-group` also within each group of songs (`<group>-<n>` names,
+//! or the groups `--groups` lists).
 
-use crate::eval::compare::{TrackSdr, compare, compare_by_group, comparison_table, group_table, read_scores};
+use crate::eval::compare::{
+    SongGroups, TrackSdr, compare, compare_by_group, comparison_table, group_table, read_scores,
+};
 use anyhow::{Context, Result};
 use clap::Args;
 use std::path::PathBuf;
@@ -26,6 +29,11 @@ pub struct CompareArgs {
     /// `<group>` (e.g. the voice categories of `scripts/real-test-set.py --categories`).
     #[arg(long)]
     pub by_group: bool,
+    /// With `--by-group`: the groups as listed in these CSV files (a header line, then the song's
+    /// name and its group on each line; e.g. `accompaniment.csv` of `scripts/real-test-set.py`)
+    /// instead of the songs' names. Songs not listed are left out of the groups.
+    #[arg(long, value_delimiter = ',', requires = "by_group")]
+    pub groups: Vec<PathBuf>,
     /// Also write the comparison as JSON here (with `--by-group`: `{"overall": .., "groups":
     /// [..]}`).
     #[arg(long)]
@@ -47,7 +55,9 @@ pub fn run(args: CompareArgs) -> Result<()> {
         crate::stats::BOOTSTRAP_RESAMPLES
     );
     let groups = if args.by_group {
-        let groups = compare_by_group((&args.model_name, &runs(&model)), (&args.baseline_name, &runs(&baseline)))?;
+        let grouping = if args.groups.is_empty() { SongGroups::ByName } else { SongGroups::read(&args.groups)? };
+        let groups =
+            compare_by_group((&args.model_name, &runs(&model)), (&args.baseline_name, &runs(&baseline)), &grouping)?;
         println!();
         print!("{}", group_table(&groups));
         Some(groups)

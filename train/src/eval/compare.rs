@@ -7,6 +7,7 @@
 use super::protocol::PROTOCOL;
 use crate::stats::{PairedDifference, paired_difference};
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
@@ -45,6 +46,8 @@ pub enum CompareError {
     SeedCounts { model: usize, baseline: usize },
     #[error("no test song was scored in every run of both sides")]
     NoCommonSongs,
+    #[error("{}, line {line}: {reason}", path.display())]
+    BadGroups { path: PathBuf, line: u64, reason: String },
 }
 
 /// Fixed, so a comparison recomputed from the same runs has the same intervals.
@@ -122,6 +125,55 @@ pub fn song_group(track: &str) -> &str {
     track.split_once('-').map_or(track, |(group, _)| group)
 }
 
+/// How test songs are put into groups for [`compare_by_group`].
+#[derive(Clone, Debug, Default)]
+pub enum SongGroups {
+    /// By name ([`song_group`]).
+    #[default]
+    ByName,
+    /// As listed: song name to group; songs not listed are in no group.
+    Listed(HashMap<String, String>),
+}
+
+impl SongGroups {
+    /// The group of `track`, if it has one.
+    pub fn group_of(&self, track: &str) -> Option<String> {
+        match self {
+            SongGroups::ByName => Some(song_group(track).to_owned()),
+            SongGroups::Listed(groups) => groups.get(track).cloned(),
+        }
+    }
+
+    /// The groups listed in CSV files whose first column is the song's name and second its group,
+    /// under a header line (e.g. the `accompaniment.csv` of `scripts/real-test-set.py`).
+    pub fn read(paths: &[PathBuf]) -> Result<Self, CompareError> {
+        let mut groups = HashMap::new();
+        for path in paths {
+            let mut reader = csv::ReaderBuilder::new().from_path(path).map_err(|e| CompareError::BadGroups {
+                path: path.clone(),
+                line: 0,
+                reason: e.to_string(),
+            })?;
+            for record in reader.records() {
+                let bad = |line: u64, reason: String| CompareError::BadGroups { path: path.clone(), line, reason };
+                let record = record.map_err(|e| bad(e.position().map_or(0, |p| p.line()), e.to_string()))?;
+                let line = record.position().map_or(0, |p| p.line());
+                match (record.get(0), record.get(1)) {
+                    (Some(song), Some(group)) if !song.is_empty() && !group.is_empty() => {
+                        groups.insert(song.to_owned(), group.to_owned());
+                    }
+                    _ => return Err(bad(line, "expected a song name and a group".into())),
+                }
+            }
+        }
+        if groups.is_empty() {
+            let path = paths.first().cloned().unwrap_or_default();
+            return Err(CompareError::BadGroups { path, line: 0, reason: "no song is listed".into() });
+        }
+        Ok(SongGroups::Listed(groups))
+    }
+}
+
 /// One group of test songs: both sides' median SDRs there and the paired comparison.
 #[derive(Clone, Debug, Serialize)]
 pub struct GroupComparison {
@@ -133,18 +185,22 @@ pub struct GroupComparison {
     pub comparison: Comparison,
 }
 
-/// [`compare`] within each group of songs ([`song_group`]), groups in name order.
+/// [`compare`] within each group of songs (`groups`), groups in name order.
 pub fn compare_by_group(
     model: (&str, &[&[TrackSdr]]),
     baseline: (&str, &[&[TrackSdr]]),
+    groups: &SongGroups,
 ) -> Result<Vec<GroupComparison>, CompareError> {
-    let mut groups: Vec<&str> = model.1.iter().flat_map(|run| run.iter().map(|t| song_group(&t.track))).collect();
-    groups.sort_unstable();
-    groups.dedup();
+    let mut names: Vec<String> =
+        model.1.iter().flat_map(|run| run.iter().filter_map(|t| groups.group_of(&t.track))).collect();
+    names.sort_unstable();
+    names.dedup();
     let mut out = Vec::new();
-    for group in groups {
+    for group in names {
         let keep = |runs: &[&[TrackSdr]]| -> Vec<Vec<TrackSdr>> {
-            runs.iter().map(|run| run.iter().filter(|t| song_group(&t.track) == group).cloned().collect()).collect()
+            runs.iter()
+                .map(|run| run.iter().filter(|t| groups.group_of(&t.track).as_ref() == Some(&group)).cloned().collect())
+                .collect()
         };
         let (m, b) = (keep(model.1), keep(baseline.1));
         let (m_runs, b_runs): (Vec<&[TrackSdr]>, Vec<&[TrackSdr]>) =
@@ -154,7 +210,7 @@ pub fn compare_by_group(
             other => other?,
         };
         out.push(GroupComparison {
-            group: group.to_owned(),
+            group,
             model_median: medians(&m_runs),
             baseline_median: medians(&b_runs),
             comparison,
@@ -292,7 +348,7 @@ mod tests {
             ("singing-2", 4.0, f64::NAN),
             ("choir-0", 9.0, 9.0),
         ]);
-        let groups = compare_by_group(("m", &[&model]), ("b", &[&base])).unwrap();
+        let groups = compare_by_group(("m", &[&model]), ("b", &[&base]), &SongGroups::ByName).unwrap();
         let names: Vec<&str> = groups.iter().map(|g| g.group.as_str()).collect();
         assert_eq!(names, ["singing", "speech"]);
         let (singing, speech) = (&groups[0], &groups[1]);
@@ -307,6 +363,33 @@ mod tests {
         assert!(table.contains("| speech | 2 | 4.00 / 8.00 | 2.00 / 6.00 | +2.00 [+2.00, +2.00] * |"), "{table}");
         assert_eq!(song_group("real-0003"), "real");
         assert_eq!(song_group("plain"), "plain");
+    }
+
+    #[test]
+    fn groups_can_be_listed_in_csv_files() {
+        let dir = std::env::temp_dir().join(format!("svs-groups-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (a, b) = (dir.join("a.csv"), dir.join("b.csv"));
+        std::fs::write(&a, "song,accompaniment\nreal-0,tonal\nreal-1,drums\n").unwrap();
+        std::fs::write(&b, "song,accompaniment\nsinging-0,tonal\n").unwrap();
+        let groups = SongGroups::read(&[a.clone(), b.clone()]).unwrap();
+        // The model gains 1 dB on the two tonal songs, loses 2 on the drums; "real-2" is listed
+        // nowhere, so it is in no group.
+        let base = run(&[("real-0", 1.0, 1.0), ("real-1", 1.0, 1.0), ("singing-0", 3.0, 3.0), ("real-2", 0.0, 0.0)]);
+        let model = run(&[("real-0", 2.0, 1.0), ("real-1", -1.0, 1.0), ("singing-0", 4.0, 3.0), ("real-2", 9.0, 9.0)]);
+        let by = compare_by_group(("m", &[&model]), ("b", &[&base]), &groups).unwrap();
+        let summary: Vec<(&str, usize, f64)> = by
+            .iter()
+            .map(|g| (g.group.as_str(), g.comparison.songs, g.comparison.vocals.as_ref().unwrap().mean))
+            .collect();
+        assert_eq!(summary, [("drums", 1, -2.0), ("tonal", 2, 1.0)]);
+        // A line without a group is refused, naming the file and the line.
+        std::fs::write(&b, "song,accompaniment\nsinging-0,tonal\nsinging-1,\n").unwrap();
+        let err = SongGroups::read(&[a, b.clone()]).unwrap_err().to_string();
+        assert!(err.contains(&b.display().to_string()) && err.contains("line 3"), "{err}");
+        std::fs::write(&b, "song,accompaniment\n").unwrap();
+        assert!(SongGroups::read(&[b]).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
