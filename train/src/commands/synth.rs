@@ -74,6 +74,11 @@ pub struct SynthArgs {
     /// Default 0, as for the bus.
     #[arg(long, default_value_t = 0.0)]
     pub wide_palette_probability: f32,
+    /// The share of songs with an instrumental line that plays while the voice sings: a
+    /// countermelody, the melody doubled an octave away, or a drone on the tonic, by any melodic
+    /// General MIDI instrument; part of the accompaniment. Default 0, as for the bus.
+    #[arg(long, default_value_t = 0.0)]
+    pub instrument_line_probability: f32,
     /// The range each song's vocal-to-accompaniment ratio is drawn from, in dB (`LOW,HIGH`, e.g.
     /// `-10,5`; default -6,3).
     #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
@@ -105,6 +110,7 @@ pub fn run(args: SynthArgs) -> Result<()> {
         music_clips: args.music_clips,
         music_layer_probability: Some(args.music_layer_probability),
         wide_palette_probability: Some(args.wide_palette_probability),
+        instrument_line_probability: Some(args.instrument_line_probability),
     };
     let summary = write_corpus(&options)?;
     println!(

@@ -122,6 +122,10 @@ pub struct SynthCorpus {
     /// `synth::corpus::CorpusOptions::wide_palette_probability`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wide_palette_probability: Option<f32>,
+    /// Songs with an instrumental line over the voice (see
+    /// `synth::corpus::CorpusOptions::instrument_line_probability`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instrument_line_probability: Option<f32>,
     /// The General MIDI SoundFont that renders the instruments, or a list of them that each
     /// song draws one of (default: the one `synth::default_soundfont_path` finds).
     #[serde(default, skip_serializing_if = "Option::is_none")]

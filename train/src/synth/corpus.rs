@@ -71,6 +71,9 @@ pub struct CorpusOptions {
     /// Probability that each accompaniment part but the drums and the bass plays any melodic
     /// General MIDI instrument ([`SynthConfig::wide_palette_probability`]); default: none.
     pub wide_palette_probability: Option<f32>,
+    /// Probability of an instrumental line over the voice
+    /// ([`SynthConfig::instrument_line_probability`]); default: none.
+    pub instrument_line_probability: Option<f32>,
 }
 
 /// The clean voice inside a synthetic DAMP performance's `vocal.wav` ([`CorpusOptions::truth`]).
@@ -119,6 +122,7 @@ pub fn write_corpus(args: &CorpusOptions) -> Result<CorpusSummary> {
         vocal_to_accompaniment_db: args.vocal_to_accompaniment_db.unwrap_or(defaults.vocal_to_accompaniment_db),
         music_layer_probability: args.music_layer_probability.unwrap_or(defaults.music_layer_probability),
         wide_palette_probability: args.wide_palette_probability.unwrap_or(defaults.wide_palette_probability),
+        instrument_line_probability: args.instrument_line_probability.unwrap_or(defaults.instrument_line_probability),
         ..defaults
     };
     let sample_rate = config.sample_rate;
@@ -295,6 +299,7 @@ mod tests {
             music_clips: None,
             music_layer_probability: None,
             wide_palette_probability: None,
+            instrument_line_probability: None,
         };
         assert_eq!(write_corpus(&options).unwrap().songs, 3);
         let csv = std::fs::read_to_string(options.out.join("vsep_metadata.csv")).unwrap();
@@ -355,6 +360,7 @@ mod tests {
             music_clips: None,
             music_layer_probability: None,
             wide_palette_probability: None,
+            instrument_line_probability: None,
         };
         let ratio = |name: &str, level: f32, bus: Option<f32>| {
             let options = options(name, (level, level), bus);

@@ -137,6 +137,10 @@ pub struct SynthConfig {
     /// instrument drawn from all of General MIDI's melodic programs instead of its style's palette
     /// ([`arrangement::wide_palette`]). Off by default, so earlier corpora stay the same.
     pub wide_palette_probability: f32,
+    /// Probability that a song gets an instrumental line that plays while the voice sings (a
+    /// countermelody, the melody doubled an octave away, or a drone; [`arrangement::instrument_line`]),
+    /// counted as accompaniment. Off by default, so earlier corpora stay the same.
+    pub instrument_line_probability: f32,
 }
 
 impl Default for SynthConfig {
@@ -163,6 +167,7 @@ impl Default for SynthConfig {
             music_layer_probability: 0.0,
             music_layer_db: (-6.0, 3.0),
             wide_palette_probability: 0.0,
+            instrument_line_probability: 0.0,
         }
     }
 }
@@ -211,6 +216,7 @@ impl SynthConfig {
             ("harmony_probability", self.harmony_probability),
             ("music_layer_probability", self.music_layer_probability),
             ("wide_palette_probability", self.wide_palette_probability),
+            ("instrument_line_probability", self.instrument_line_probability),
         ] {
             if !(0.0..=1.0).contains(&p) {
                 return bad(format!("{name} {p} outside 0..=1"));
@@ -267,6 +273,9 @@ pub struct SynthSong {
     pub harmony: Vec<SungNote>,
     /// The recorded music clip layered into `other`, if any.
     pub music_layer: Option<String>,
+    /// The instrumental line playing over the voice, if any (its part is the last of
+    /// `programs.other`).
+    pub instrument_line: Option<arrangement::LineKind>,
     /// The drawn vocal-to-accompaniment ratio (dB over the sung samples).
     pub vocal_to_accompaniment_db: f32,
     /// Every sung note (times in seconds from the song start).
@@ -379,6 +388,15 @@ impl SongSynthesizer {
             let mut palette_rng = ChaCha8Rng::seed_from_u64(voice_seed ^ 0x9A1E_77E0_4DE5_0005);
             arrangement::wide_palette(&mut arr.other, cfg.wide_palette_probability as f64, &mut palette_rng);
         }
+        // And the instrumental line over the voice.
+        let mut line_rng = ChaCha8Rng::seed_from_u64(voice_seed ^ 0x11E0_7E55_0A1C_0006);
+        let instrument_line = (cfg.instrument_line_probability > 0.0
+            && line_rng.random::<f32>() < cfg.instrument_line_probability)
+            .then(|| {
+                let (kind, part) = arrangement::instrument_line(&arr, &mut line_rng, cfg.duration_seconds as f64);
+                arr.other.push(part);
+                kind
+            });
         let mut mix_rng = ChaCha8Rng::seed_from_u64(mix_seed);
 
         // The SoundFont draws from a stream of its own, and only when there is a choice.
@@ -504,6 +522,7 @@ impl SongSynthesizer {
         song.bus = bus;
         song.harmony = harmony;
         song.music_layer = music_layer;
+        song.instrument_line = instrument_line;
         song.sampled_voice = sampled_voice;
         song.soundfont = soundfont;
         song.drum_soundfont = drum_soundfont;
@@ -557,6 +576,7 @@ fn song_from(
         bus: None,
         harmony: Vec::new(),
         music_layer: None,
+        instrument_line: None,
         programs: SongPrograms {
             drum_kit: arr.drums.program,
             bass: arr.bass.program,

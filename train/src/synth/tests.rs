@@ -605,7 +605,7 @@ fn sampled_voices_sing_the_melody_only_in_the_songs_that_draw_them() {
     }
     .with_voice_clips(clips)
     .unwrap();
-    for (seed, song) in SONG_SEEDS.zip(songs).filter(|(_, s)| !s.melody.is_empty()) {
+    for (seed, _) in SONG_SEEDS.zip(songs).filter(|(_, s)| !s.melody.is_empty()) {
         let other = both.song(seed);
         assert!(!other.recorded_voice.is_empty() && other.sampled_voice.is_none(), "seed {seed}");
     }
@@ -682,6 +682,60 @@ fn a_wide_palette_changes_only_the_instruments_of_the_other_stem() {
     assert!(moved > 0, "no part changed instrument");
     // A probability outside 0..=1 is refused.
     assert!(SynthConfig { wide_palette_probability: 1.5, ..SynthConfig::default() }.validate().is_err());
+}
+
+#[test]
+fn an_instrument_line_plays_while_the_voice_sings_as_accompaniment() {
+    let Some((synth, songs)) = songs() else { return };
+    assert_eq!(synth.config().instrument_line_probability, 0.0);
+    assert!(songs.iter().all(|s| s.instrument_line.is_none()));
+    let always = SongSynthesizer {
+        config: SynthConfig { instrument_line_probability: 1.0, ..synth.config().clone() },
+        ..synth.clone()
+    };
+    let mut kinds = Vec::new();
+    for (seed, song) in SONG_SEEDS.zip(songs) {
+        let lined = always.song(seed);
+        let kind = lined.instrument_line.expect("every song gets a line");
+        kinds.push(kind);
+        // One more `other` part, a melodic non-voice program; the song's own parts unchanged.
+        assert_eq!(lined.programs.other.len(), song.programs.other.len() + 1, "seed {seed}");
+        assert_eq!(lined.programs.other[..song.programs.other.len()], song.programs.other[..]);
+        let (_, program) = *lined.programs.other.last().unwrap();
+        assert!(arrangement::is_melodic_accompaniment(program), "seed {seed}: program {program}");
+        // Only `other` changes: drums, bass and voice by one gain at most, `other` by more.
+        assert_rescaled(&lined.drums, &song.drums, seed);
+        assert_rescaled(&lined.bass, &song.bass, seed);
+        assert_rescaled(&lined.vocals, &song.vocals, seed);
+        let scale = peak(&lined.other) / peak(&song.other);
+        let drift = lined.other.iter().zip(&song.other).map(|(a, b)| (a - b * scale).abs()).fold(0.0f32, f32::max);
+        assert!(drift > 0.01 * peak(&lined.other), "seed {seed}: `other` holds no line ({})", kind.name());
+    }
+    assert!(kinds.len() < 3 || kinds.iter().any(|k| *k != kinds[0]), "one kind only: {kinds:?}");
+    assert!(SynthConfig { instrument_line_probability: -0.1, ..SynthConfig::default() }.validate().is_err());
+}
+
+#[test]
+fn every_kind_of_instrument_line_sounds_with_the_voice() {
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    let config = ArrangementConfig::default();
+    let mut seen = std::collections::HashSet::new();
+    for seed in 0..40 {
+        let arr = arrangement::generate(&mut ChaCha8Rng::seed_from_u64(seed), 30.0, &config);
+        let (kind, part) = arrangement::instrument_line(&arr, &mut rng, 30.0);
+        seen.insert(kind);
+        // Seconds in which the line and the voice sound together.
+        let sung = |t: f64| arr.melody.iter().any(|n| n.start_s <= t && t < n.start_s + n.duration_s);
+        let together = part
+            .notes
+            .iter()
+            .map(|n| (0..20).map(|i| n.start_s + n.duration_s * i as f64 / 20.0).filter(|&t| sung(t)).count())
+            .sum::<usize>();
+        assert!(arr.melody.is_empty() || together > 0, "seed {seed}: the {} never meets the voice", kind.name());
+        assert!(part.notes.iter().all(|n| n.start_s >= 0.0 && n.duration_s > 0.0 && n.start_s < 30.0));
+        assert_eq!(part.channel, 4);
+    }
+    assert_eq!(seen.len(), 3, "{seen:?}");
 }
 
 #[test]

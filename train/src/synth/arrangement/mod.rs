@@ -16,6 +16,7 @@ mod bass;
 mod drums;
 mod form;
 mod harmony;
+mod line;
 mod melody;
 mod style;
 
@@ -27,6 +28,7 @@ use melody::*;
 use style::*;
 
 pub use form::SectionKind;
+pub use line::{LineKind, instrument_line};
 pub use melody::{CHOIR_AAHS, VOICE_OOHS, sung_part};
 pub use style::{Style, is_melodic_accompaniment, wide_palette};
 
