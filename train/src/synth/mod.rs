@@ -384,19 +384,15 @@ impl SongSynthesizer {
         let voice_seed: u64 = rng.random();
         let mix_seed: u64 = rng.random();
         // So does the wide palette: songs made without it stay exactly what they were.
-        if cfg.wide_palette_probability > 0.0 {
-            let mut palette_rng = ChaCha8Rng::seed_from_u64(voice_seed ^ 0x9A1E_77E0_4DE5_0005);
-            arrangement::wide_palette(&mut arr.other, cfg.wide_palette_probability as f64, &mut palette_rng);
-        }
+        let mut palette_rng = ChaCha8Rng::seed_from_u64(voice_seed ^ 0x9A1E_77E0_4DE5_0005);
+        arrangement::wide_palette(&mut arr.other, cfg.wide_palette_probability as f64, &mut palette_rng);
         // And the instrumental line over the voice.
         let mut line_rng = ChaCha8Rng::seed_from_u64(voice_seed ^ 0x11E0_7E55_0A1C_0006);
-        let instrument_line = (cfg.instrument_line_probability > 0.0
-            && line_rng.random::<f32>() < cfg.instrument_line_probability)
-            .then(|| {
-                let (kind, part) = arrangement::instrument_line(&arr, &mut line_rng, cfg.duration_seconds as f64);
-                arr.other.push(part);
-                kind
-            });
+        let instrument_line = (line_rng.random::<f32>() < cfg.instrument_line_probability).then(|| {
+            let (kind, part) = arrangement::instrument_line(&arr, &mut line_rng, cfg.duration_seconds as f64);
+            arr.other.push(part);
+            kind
+        });
         let mut mix_rng = ChaCha8Rng::seed_from_u64(mix_seed);
 
         // The SoundFont draws from a stream of its own, and only when there is a choice.

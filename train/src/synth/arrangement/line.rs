@@ -31,10 +31,9 @@ impl LineKind {
 const LINE_CHANNEL: u8 = 4;
 
 /// A line of a kind drawn evenly, played by any melodic General MIDI program
-/// ([`is_melodic_accompaniment`]), for `arrangement` (the line is accompaniment: it joins `other`).
+/// ([`any_melodic_accompaniment`]), for `arrangement` (the line is accompaniment: it joins `other`).
 pub fn instrument_line(arrangement: &Arrangement, rng: &mut ChaCha8Rng, duration_s: f64) -> (LineKind, Part) {
-    let programs: Vec<u8> = (0..=127).filter(|&p| is_melodic_accompaniment(p)).collect();
-    let program = pick(rng, &programs);
+    let program = any_melodic_accompaniment(rng);
     let kind = [LineKind::CounterMelody, LineKind::Doubling, LineKind::Drone][rng.random_range(0..3)];
     let ctx = Context {
         style: arrangement.style,

@@ -136,20 +136,26 @@ impl Style {
 /// birds, telephone, helicopter, applause, gunshot) are left out too: they are not music.
 const VOICE_LIKE: [u8; 5] = [CHOIR_AAHS, VOICE_OOHS, 54, 85, 91];
 
-/// Whether `program` may play accompaniment in [`wide_palette`].
+/// Whether `program` may play accompaniment in [`wide_palette`] and [`super::instrument_line`].
 pub fn is_melodic_accompaniment(program: u8) -> bool {
     program < 120 && !VOICE_LIKE.contains(&program)
 }
 
+/// One of General MIDI's melodic programs that may play accompaniment ([`is_melodic_accompaniment`]),
+/// drawn evenly.
+pub(super) fn any_melodic_accompaniment<R: Rng + ?Sized>(rng: &mut R) -> u8 {
+    let programs: Vec<u8> = (0..=127).filter(|&p| is_melodic_accompaniment(p)).collect();
+    pick(rng, &programs)
+}
+
 /// Gives each of `parts` (drums and bass excluded by the caller), with `probability`, a program
 /// drawn from all of General MIDI's melodic instruments instead of its style's palette: xylophones,
-/// organs, ethnic instruments, synth pads and effects, which the styles' palettes never use and
-/// real accompaniments do. Voice-like programs stay out ([`is_melodic_accompaniment`]).
+/// marimbas, bells, ethnic instruments, most winds and brass, synth pads and effects, which the
+/// styles' palettes leave out and real accompaniments have. Voice-like programs stay out.
 pub fn wide_palette<R: Rng + ?Sized>(parts: &mut [Part], probability: f64, rng: &mut R) {
-    let programs: Vec<u8> = (0..=127).filter(|&p| is_melodic_accompaniment(p)).collect();
     for part in parts {
         if rng.random_bool(probability.clamp(0.0, 1.0)) {
-            part.program = pick(rng, &programs);
+            part.program = any_melodic_accompaniment(rng);
         }
     }
 }
