@@ -79,6 +79,11 @@ pub struct SynthArgs {
     /// General MIDI instrument; part of the accompaniment. Default 0, as for the bus.
     #[arg(long, default_value_t = 0.0)]
     pub instrument_line_probability: f32,
+    /// The share of instrumental songs: the melody played by any melodic General MIDI instrument
+    /// instead of sung, the band thinned (down to that lone instrument in some songs), the vocals
+    /// stem silent. Default 0, as for the bus.
+    #[arg(long, default_value_t = 0.0)]
+    pub instrumental_probability: f32,
     /// The range each song's vocal-to-accompaniment ratio is drawn from, in dB (`LOW,HIGH`, e.g.
     /// `-10,5`; default -6,3).
     #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
@@ -111,6 +116,7 @@ pub fn run(args: SynthArgs) -> Result<()> {
         music_layer_probability: Some(args.music_layer_probability),
         wide_palette_probability: Some(args.wide_palette_probability),
         instrument_line_probability: Some(args.instrument_line_probability),
+        instrumental_probability: Some(args.instrumental_probability),
     };
     let summary = write_corpus(&options)?;
     println!(

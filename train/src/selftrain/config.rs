@@ -126,6 +126,10 @@ pub struct SynthCorpus {
     /// `synth::corpus::CorpusOptions::instrument_line_probability`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instrument_line_probability: Option<f32>,
+    /// Instrumental songs: the melody played by an instrument, the vocals silent (see
+    /// `synth::corpus::CorpusOptions::instrumental_probability`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instrumental_probability: Option<f32>,
     /// The General MIDI SoundFont that renders the instruments, or a list of them that each
     /// song draws one of (default: the one `synth::default_soundfont_path` finds).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -114,6 +114,7 @@ pub fn run(config: &SelfTrainConfig, options: &PipelineOptions) -> Result<PathBu
                 music_layer_probability: corpus.music_layer_probability,
                 wide_palette_probability: corpus.wide_palette_probability,
                 instrument_line_probability: corpus.instrument_line_probability,
+                instrumental_probability: corpus.instrumental_probability,
             })?;
         }
     }

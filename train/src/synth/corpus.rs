@@ -74,6 +74,9 @@ pub struct CorpusOptions {
     /// Probability of an instrumental line over the voice
     /// ([`SynthConfig::instrument_line_probability`]); default: none.
     pub instrument_line_probability: Option<f32>,
+    /// Probability that a song is an instrumental, its melody played by an instrument and its
+    /// vocals silent ([`SynthConfig::instrumental_probability`]); default: none.
+    pub instrumental_probability: Option<f32>,
 }
 
 /// The clean voice inside a synthetic DAMP performance's `vocal.wav` ([`CorpusOptions::truth`]).
@@ -123,6 +126,7 @@ pub fn write_corpus(args: &CorpusOptions) -> Result<CorpusSummary> {
         music_layer_probability: args.music_layer_probability.unwrap_or(defaults.music_layer_probability),
         wide_palette_probability: args.wide_palette_probability.unwrap_or(defaults.wide_palette_probability),
         instrument_line_probability: args.instrument_line_probability.unwrap_or(defaults.instrument_line_probability),
+        instrumental_probability: args.instrumental_probability.unwrap_or(defaults.instrumental_probability),
         ..defaults
     };
     let sample_rate = config.sample_rate;
@@ -300,6 +304,7 @@ mod tests {
             music_layer_probability: None,
             wide_palette_probability: None,
             instrument_line_probability: None,
+            instrumental_probability: None,
         };
         assert_eq!(write_corpus(&options).unwrap().songs, 3);
         let csv = std::fs::read_to_string(options.out.join("vsep_metadata.csv")).unwrap();
@@ -361,6 +366,7 @@ mod tests {
             music_layer_probability: None,
             wide_palette_probability: None,
             instrument_line_probability: None,
+            instrumental_probability: None,
         };
         let ratio = |name: &str, level: f32, bus: Option<f32>| {
             let options = options(name, (level, level), bus);

@@ -141,6 +141,10 @@ pub struct SynthConfig {
     /// countermelody, the melody doubled an octave away, or a drone; [`arrangement::instrument_line`]),
     /// counted as accompaniment. Off by default, so earlier corpora stay the same.
     pub instrument_line_probability: f32,
+    /// Probability that a song is an instrumental ([`arrangement::make_instrumental`]): its melody
+    /// played by an instrument instead of sung, its band thinned, its vocals stem silent. Off by
+    /// default, so earlier corpora stay the same.
+    pub instrumental_probability: f32,
 }
 
 impl Default for SynthConfig {
@@ -168,6 +172,7 @@ impl Default for SynthConfig {
             music_layer_db: (-6.0, 3.0),
             wide_palette_probability: 0.0,
             instrument_line_probability: 0.0,
+            instrumental_probability: 0.0,
         }
     }
 }
@@ -217,6 +222,7 @@ impl SynthConfig {
             ("music_layer_probability", self.music_layer_probability),
             ("wide_palette_probability", self.wide_palette_probability),
             ("instrument_line_probability", self.instrument_line_probability),
+            ("instrumental_probability", self.instrumental_probability),
         ] {
             if !(0.0..=1.0).contains(&p) {
                 return bad(format!("{name} {p} outside 0..=1"));
@@ -276,9 +282,13 @@ pub struct SynthSong {
     /// The instrumental line playing over the voice, if any (its part is the last of
     /// `programs.other`).
     pub instrument_line: Option<arrangement::LineKind>,
+    /// Whether the song is an instrumental: `melody` played by an instrument (the last of
+    /// `programs.other`), the vocals silent.
+    pub instrumental: bool,
     /// The drawn vocal-to-accompaniment ratio (dB over the sung samples).
     pub vocal_to_accompaniment_db: f32,
-    /// Every sung note (times in seconds from the song start).
+    /// Every sung note (times in seconds from the song start); in an instrumental, the notes its
+    /// melody instrument plays instead.
     pub melody: Vec<SungNote>,
     pub sections: Vec<Section>,
 }
@@ -393,6 +403,12 @@ impl SongSynthesizer {
             arr.other.push(part);
             kind
         });
+        // And the instrumental.
+        let mut instrumental_rng = ChaCha8Rng::seed_from_u64(voice_seed ^ 0x1257_4E4D_0A17_0007);
+        let instrumental = instrumental_rng.random::<f32>() < cfg.instrumental_probability;
+        if instrumental {
+            arrangement::make_instrumental(&mut arr, &mut instrumental_rng);
+        }
         let mut mix_rng = ChaCha8Rng::seed_from_u64(mix_seed);
 
         // The SoundFont draws from a stream of its own, and only when there is a choice.
@@ -432,6 +448,7 @@ impl SongSynthesizer {
         let sampled_voice = (recorded.is_none() && sampled_rng.random::<f32>() < cfg.sampled_voice_probability)
             .then(|| if sampled_rng.random_bool(0.5) { arrangement::CHOIR_AAHS } else { arrangement::VOICE_OOHS });
         let (mut vocals, recorded_voice) = match (recorded, sampled_voice) {
+            _ if instrumental => (vec![0.0; n], Vec::new()),
             (Some(recorded), _) => recorded,
             (None, Some(program)) => (render(&[&arrangement::sung_part(&arr.melody, program)], false), Vec::new()),
             (None, None) => {
@@ -441,7 +458,7 @@ impl SongSynthesizer {
         let sung = sung_mask(&arr.melody, sr, n);
         // A harmony singer draws from a stream of its own, so songs made without one stay the same.
         let mut harmony_rng = ChaCha8Rng::seed_from_u64(voice_seed ^ 0x4A12_3011_7E55_0002);
-        let harmony = if harmony_rng.random::<f32>() < cfg.harmony_probability {
+        let harmony = if harmony_rng.random::<f32>() < cfg.harmony_probability && !instrumental {
             harmony_notes(&arr, harmony_rng.random_bool(0.5))
         } else {
             Vec::new()
@@ -519,6 +536,7 @@ impl SongSynthesizer {
         song.harmony = harmony;
         song.music_layer = music_layer;
         song.instrument_line = instrument_line;
+        song.instrumental = instrumental;
         song.sampled_voice = sampled_voice;
         song.soundfont = soundfont;
         song.drum_soundfont = drum_soundfont;
@@ -573,6 +591,7 @@ fn song_from(
         harmony: Vec::new(),
         music_layer: None,
         instrument_line: None,
+        instrumental: false,
         programs: SongPrograms {
             drum_kit: arr.drums.program,
             bass: arr.bass.program,

@@ -718,6 +718,73 @@ fn an_instrument_line_plays_while_the_voice_sings_as_accompaniment() {
 }
 
 #[test]
+fn an_instrumental_plays_the_melody_on_an_instrument_and_leaves_the_vocals_silent() {
+    let Some((synth, songs)) = songs() else { return };
+    assert_eq!(synth.config().instrumental_probability, 0.0);
+    assert!(songs.iter().all(|s| !s.instrumental));
+    let always = SongSynthesizer {
+        config: SynthConfig { instrumental_probability: 1.0, ..synth.config().clone() },
+        ..synth.clone()
+    };
+    for (seed, song) in SONG_SEEDS.zip(songs) {
+        let instrumental = always.song(seed);
+        assert!(instrumental.instrumental, "seed {seed}");
+        assert!(instrumental.vocals.iter().all(|&v| v == 0.0), "seed {seed}: the vocals sound");
+        assert_eq!(instrumental.melody, song.melody, "seed {seed}: another melody");
+        assert!(!instrumental.programs.choir_double && instrumental.harmony.is_empty(), "seed {seed}");
+        // The melody is the last `other` part, on a melodic non-voice program, and it sounds.
+        let (role, program) = *instrumental.programs.other.last().unwrap();
+        assert_eq!(role, PartRole::Lead, "seed {seed}");
+        assert!(arrangement::is_melodic_accompaniment(program), "seed {seed}: program {program}");
+        if !song.melody.is_empty() {
+            let played = sung_mask(&song.melody, SR, song.vocals.len());
+            let there: f64 =
+                instrumental.other.iter().zip(&played).filter(|&(_, &p)| p).map(|(o, _)| (o * o) as f64).sum();
+            assert!(there > 0.0, "seed {seed}: the melody is silent");
+        }
+        // The mixture is still normalised: the accompaniment alone reaches the target peak.
+        let peak = instrumental.mixture().iter().fold(0.0f32, |m, x| m.max(x.abs()));
+        assert!((peak - always.config().target_peak).abs() < 1e-3, "seed {seed}: peak {peak}");
+    }
+    assert!(SynthConfig { instrumental_probability: 2.0, ..SynthConfig::default() }.validate().is_err());
+}
+
+#[test]
+fn an_instrumental_thins_the_band_down_to_a_lone_melody_in_some_songs() {
+    let config = ArrangementConfig::default();
+    let (mut without_drums, mut with_drums, mut lone) = (0, 0, 0);
+    for seed in 0..64 {
+        let mut arr = arrangement::generate(&mut ChaCha8Rng::seed_from_u64(seed), 30.0, &config);
+        let original = arr.clone();
+        arrangement::make_instrumental(&mut arr, &mut ChaCha8Rng::seed_from_u64(1000 + seed));
+        assert!(arr.choir.is_none());
+        assert_eq!(arr.melody, original.melody);
+        // The kept parts are the song's own, in order; the melody comes last, on its own channel.
+        let (melody, kept) = arr.other.split_last().unwrap();
+        let mut remaining = original.other.iter();
+        assert!(kept.iter().all(|part| remaining.any(|o| o == part)), "seed {seed}: a part changed");
+        assert_eq!(melody.channel, 5);
+        assert!(kept.iter().all(|p| p.channel != melody.channel));
+        let keys: Vec<u8> = original.melody.iter().map(|n| n.midi.round() as u8).collect();
+        assert!(melody.notes.iter().all(|n| keys.contains(&n.key)), "seed {seed}: a note off the melody");
+        assert!(original.melody.is_empty() || !melody.notes.is_empty());
+        for part in [&arr.drums, &arr.bass] {
+            assert!(part.notes.is_empty() || part == &original.drums || part == &original.bass);
+        }
+        if arr.drums.notes.is_empty() {
+            without_drums += 1;
+        } else {
+            with_drums += 1;
+        }
+        if arr.drums.notes.is_empty() && arr.bass.notes.is_empty() && kept.is_empty() {
+            lone += 1;
+        }
+    }
+    assert!(without_drums > 16 && with_drums > 16, "drums kept in {with_drums} of 64");
+    assert!(lone > 0, "never a lone melody in 64 songs");
+}
+
+#[test]
 fn every_kind_of_instrument_line_sounds_with_the_voice() {
     let mut rng = ChaCha8Rng::seed_from_u64(3);
     let config = ArrangementConfig::default();

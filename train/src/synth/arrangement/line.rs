@@ -29,6 +29,8 @@ impl LineKind {
 
 /// MIDI channel of the line: the `other` parts of [`generate`] use 0 to 3.
 const LINE_CHANNEL: u8 = 4;
+/// MIDI channel of an instrumental's melody ([`make_instrumental`]), which may have a line too.
+const MELODY_CHANNEL: u8 = 5;
 
 /// A line of a kind drawn evenly, played by any melodic General MIDI program
 /// ([`any_melodic_accompaniment`]), for `arrangement` (the line is accompaniment: it joins `other`).
@@ -106,6 +108,11 @@ fn drone(rng: &mut ChaCha8Rng, ctx: &Context) -> Track {
 /// The voice's notes an octave above or below, as the voice times them.
 fn doubling(rng: &mut ChaCha8Rng, melody: &[SungNote], program: u8) -> Part {
     let shift = if rng.random_bool(0.5) { 12 } else { -12 };
+    played_melody(melody, program, LINE_CHANNEL, shift)
+}
+
+/// `melody` played by `program` on `channel`, `shift` semitones away, as the voice times it.
+fn played_melody(melody: &[SungNote], program: u8, channel: u8, shift: i32) -> Part {
     let notes = melody
         .iter()
         .map(|n| NoteEvent {
@@ -115,12 +122,24 @@ fn doubling(rng: &mut ChaCha8Rng, melody: &[SungNote], program: u8) -> Part {
             velocity: (50.0 + 50.0 * n.velocity.clamp(0.0, 1.0)).round() as u8,
         })
         .collect();
-    Part {
-        role: PartRole::Lead,
-        program,
-        channel: LINE_CHANNEL,
-        volume: 90,
-        reverb_send: 50,
-        notes: make_monophonic_keys(notes),
+    Part { role: PartRole::Lead, program, channel, volume: 90, reverb_send: 50, notes: make_monophonic_keys(notes) }
+}
+
+/// Turns `arrangement` into an instrumental: the voice's melody played by any melodic General MIDI
+/// program joins `other`, the choir doubling goes, and the band is thinned (the drums, the bass and
+/// each `other` part each stay with probability 1/2), so some songs are a lone instrument. The
+/// caller leaves the vocals silent. A separator that has only heard lone melodic lines sung calls
+/// every one a voice (docs/results/real-voices.md, "Where the default fails"); here the same
+/// melodies, rhythms and registers come from an instrument and are accompaniment.
+pub fn make_instrumental(arrangement: &mut Arrangement, rng: &mut ChaCha8Rng) {
+    let program = any_melodic_accompaniment(rng);
+    let melody = played_melody(&arrangement.melody, program, MELODY_CHANNEL, 0);
+    for part in [&mut arrangement.drums, &mut arrangement.bass] {
+        if rng.random_bool(0.5) {
+            part.notes.clear();
+        }
     }
+    arrangement.other.retain(|_| rng.random_bool(0.5));
+    arrangement.other.push(melody);
+    arrangement.choir = None;
 }

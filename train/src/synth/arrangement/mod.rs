@@ -28,7 +28,7 @@ use melody::*;
 use style::*;
 
 pub use form::SectionKind;
-pub use line::{LineKind, instrument_line};
+pub use line::{LineKind, instrument_line, make_instrumental};
 pub use melody::{CHOIR_AAHS, VOICE_OOHS, sung_part};
 pub use style::{Style, is_melodic_accompaniment, wide_palette};
 
