@@ -3,10 +3,10 @@
 //! tracks; on folders of stems, or on a dataset split separated by a model.
 
 use super::stems::load_16k_mono;
-use super::{BssEvalConfig, FramewiseMetrics, Workspace, bss_eval_v4_with, nan_median};
+use super::{BssEvalConfig, EvalError, FramewiseMetrics, Workspace, bss_eval_v4_with, nan_median};
 use crate::data::{AudioRef, DatasetKind, Song, SongSources, Split, list_songs, load_song};
 use crate::progress;
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, anyhow, bail};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -113,13 +113,25 @@ fn evaluate_track_f64(
         }
     }
     let metrics = bss_eval_v4_with(workspace, references, estimates, &BssEvalConfig::one_second_at_16khz())
-        .with_context(|| format!("{track}: evaluation"))?;
+        .map_err(|error| track_error(track, error))?;
     Ok(TrackResult {
         track: track.to_owned(),
         sdr_vocals: nan_median(&metrics.sdr[0]),
         sdr_accompaniment: nan_median(&metrics.sdr[1]),
         framewise: metrics,
     })
+}
+
+/// `error` of `track`'s metrics, a silent source named by its stem: an instrumental's silent vocals
+/// is the usual cause, and "reference 0" does not say which stem that is.
+fn track_error(track: &str, error: EvalError) -> anyhow::Error {
+    match error {
+        EvalError::SilentSource { kind, source_index } => anyhow!(
+            "{track}: the {} {kind} is silent (all zeros) over the whole song, so it has no SDR (museval refuses it too)",
+            SOURCES.get(source_index).unwrap_or(&"?")
+        ),
+        other => anyhow::Error::new(other).context(format!("{track}: evaluation")),
+    }
 }
 
 /// The memory one track's evaluation works in, handed from track to track: the file being
@@ -323,5 +335,18 @@ mod tests {
         let before = track_key(&a);
         std::fs::write(dir.path().join("one/vocals.wav"), b"a longer, regenerated file").unwrap();
         assert_ne!(track_key(&a), before);
+    }
+
+    #[test]
+    fn a_silent_stem_is_named_in_the_error() {
+        let tone: Vec<f32> = (0..32_000).map(|i| (i as f32 * 0.05).sin()).collect();
+        let silent = vec![0.0; tone.len()];
+        let err =
+            evaluate_track("instrumental", [silent.clone(), tone.clone()], [tone.clone(), tone.clone()]).unwrap_err();
+        let message = format!("{err:#}");
+        assert!(message.starts_with("instrumental: the vocals reference is silent"), "{message}");
+        let err = evaluate_track("quiet", [tone.clone(), tone.clone()], [tone, silent]).unwrap_err();
+        let message = format!("{err:#}");
+        assert!(message.starts_with("quiet: the accompaniment estimate is silent"), "{message}");
     }
 }
