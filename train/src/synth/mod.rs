@@ -437,8 +437,8 @@ impl SongSynthesizer {
 
         let voice_config = VoiceConfig::random(arr.voice_type, sr, &mut mix_rng);
         // Recorded clips draw from a stream of their own, only when there are clips: songs made
-        // without clips stay exactly what they were.
-        let recorded = self.voice_clips.as_ref().and_then(|clips| {
+        // without clips stay exactly what they were. An instrumental sings nothing.
+        let recorded = self.voice_clips.as_ref().filter(|_| !instrumental).and_then(|clips| {
             let mut clip_rng = ChaCha8Rng::seed_from_u64(voice_seed ^ 0x5EC0_4DED_C11F_5EED);
             (clip_rng.random::<f32>() < cfg.recorded_voice_probability)
                 .then(|| recorded::recorded_vocals(clips, &arr.melody, n, &mut clip_rng))

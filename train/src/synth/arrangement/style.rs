@@ -136,7 +136,8 @@ impl Style {
 /// birds, telephone, helicopter, applause, gunshot) are left out too: they are not music.
 const VOICE_LIKE: [u8; 5] = [CHOIR_AAHS, VOICE_OOHS, 54, 85, 91];
 
-/// Whether `program` may play accompaniment in [`wide_palette`] and [`super::instrument_line`].
+/// Whether `program` may play accompaniment drawn from all of General MIDI
+/// ([`any_melodic_accompaniment`]: the wide palette, instrument lines, instrumentals' melodies).
 pub fn is_melodic_accompaniment(program: u8) -> bool {
     program < 120 && !VOICE_LIKE.contains(&program)
 }
