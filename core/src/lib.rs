@@ -25,7 +25,7 @@ pub use live::{LiveConfig, LiveSeparator};
 pub use model::{PoCoNet, PoCoNetConfig, Preset};
 pub use model_file::{ModelFile, ModelFileError, ModelMetadata};
 pub use range_separation::{PlacedBlock, RangeSeparation};
-pub use separator::{LoadSeparatorError, SeparationError, Separator, SeparatorConfig, Stems};
+pub use separator::{LoadSeparatorError, MaskMode, SeparationError, Separator, SeparatorConfig, Stems};
 
 /// The model's sample rate (paper Sec. 3.2): every song is separated at 16 kHz mono.
 pub const MODEL_SAMPLE_RATE: u32 = 16_000;

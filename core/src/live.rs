@@ -29,7 +29,9 @@ use crate::dsp::resample::{SINC_LEN, streaming_resampler};
 use crate::dsp::stft::{FrameBuffers, Stft};
 use crate::model::PoCoNet;
 use crate::model::cpu::{AttentionSpan, CpuPoCoNet, NetworkStream, frame_energy, rms_of};
-use crate::separator::{MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, SeparationError, Stems, channel_n_fft, mask_frame_onto};
+use crate::separator::{
+    MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, MaskMode, SeparationError, Stems, channel_n_fft, mask_frame_onto,
+};
 use crate::{HOP, MODEL_SAMPLE_RATE, N_FFT};
 use realfft::num_complex::Complex32;
 use rubato::{Resampler, SincFixedIn};
@@ -51,11 +53,13 @@ pub struct LiveConfig {
     /// Seconds at the stream's start that every frame keeps attending to ([`AttentionSpan`]:
     /// the model learned to lean on its window's first frames).
     pub first_seconds: f32,
+    /// How the network's vocal mask is applied, as in the windowed separator.
+    pub mask: MaskMode,
 }
 
 impl Default for LiveConfig {
     fn default() -> Self {
-        Self { attention_seconds: 2.0, first_seconds: 0.064 }
+        Self { attention_seconds: 2.0, first_seconds: 0.064, mask: MaskMode::default() }
     }
 }
 
@@ -97,6 +101,7 @@ pub struct LiveSeparator {
     channel_buffers: FrameBuffers,
     channel_samples: Vec<f32>,
     channel_mask: Vec<Complex32>,
+    mask_mode: MaskMode,
     hop: usize,
     window_norm: f32,
     /// The next channel frame to compute.
@@ -182,6 +187,7 @@ impl LiveSeparator {
             channel_samples: vec![0.0; n_fft],
             channel_mask: vec![Complex32::new(0.0, 0.0); channel_stft.n_bins()],
             channel_stft,
+            mask_mode: config.mask,
             hop,
             next_frame: 0,
             ola: vec![vec![0.0; ring_len]; channels],
@@ -421,6 +427,7 @@ impl LiveSeparator {
         debug_assert_eq!(self.mask_frames[slot], Some(j), "channel frame {i} lost its model frame");
         let row = &self.masks[slot * MODEL_STFT_BINS..][..MODEL_STFT_BINS];
         mask_frame_onto(row, &mut self.channel_mask, self.channel_stft.n_fft(), self.rate);
+        self.mask_mode.apply(&mut self.channel_mask);
         let first = i as i64 * self.hop as i64 - 2 * self.hop as i64;
         let ring = self.ring_len as u64;
         for c in 0..self.channels {
@@ -449,20 +456,10 @@ impl LiveSeparator {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::PoCoNetConfig;
-    use burn::module::Param;
-    use burn::tensor::{Device, Tensor};
 
-    /// A model whose vocal mask is `vocal_mask` (real) at every bin: the output convolution's
-    /// weights zero and its bias chosen (mixture consistency makes vocals 0.5 + (r0 - r2) / 2).
+    /// A model whose vocal mask is `vocal_mask` (real) at every bin.
     fn constant_mask_model(vocal_mask: f32) -> PoCoNet {
-        let device = Device::flex();
-        let mut model = PoCoNetConfig::new().with_levels(2).with_base_channels(4).with_max_channels(8).init(&device);
-        let dims = model.output.weight.dims();
-        model.output.weight = Param::from_tensor(Tensor::zeros(dims, &device));
-        let bias = [2.0 * vocal_mask - 1.0, 0.0, 0.0, 0.0];
-        model.output.bias = Some(Param::from_tensor(Tensor::<1>::from_floats(bias, &device)));
-        model
+        crate::separator::tests::constant_mask_model(Complex32::new(vocal_mask, 0.0))
     }
 
     fn song(rate: u32, seconds: f32, channels: usize) -> Vec<Vec<f32>> {
@@ -495,6 +492,24 @@ mod tests {
             start = end;
         }
         (vocals, accompaniment)
+    }
+
+    /// The live path applies its configured mask mode, as the windowed separator does.
+    #[test]
+    fn the_live_separator_applies_its_mask_mode() {
+        let model = constant_mask_model(1.5);
+        for (mode, gain) in [(MaskMode::Complex, 1.5), (MaskMode::MagnitudeRatio, 0.75)] {
+            let rate = 48_000;
+            let mut live =
+                LiveSeparator::new(&model, rate, 1, &LiveConfig { mask: mode, ..Default::default() }).unwrap();
+            let latency = live.latency();
+            let input = song(rate, 1.0, 1);
+            let (vocals, _) = run(&mut live, &input, 512);
+            let warm = latency + 2 * channel_n_fft(rate);
+            let err =
+                (warm..input[0].len()).map(|n| (vocals[0][n] - gain * input[0][n - latency]).abs()).fold(0.0, f32::max);
+            assert!(err < 2e-4, "{mode:?}: vocals differ from {gain} x the delayed input by {err}");
+        }
     }
 
     /// With a mask of 1 everywhere the vocals are the input itself, `latency()` samples late:

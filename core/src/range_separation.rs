@@ -155,7 +155,12 @@ mod tests {
 
     #[test]
     fn stretches_in_any_order_give_the_whole_songs_stems_bit_for_bit() {
-        let sep = separator(SeparatorConfig { chunk_seconds: 1.0, overlap: 0.25, context_seconds: 0.5 });
+        let sep = separator(SeparatorConfig {
+            chunk_seconds: 1.0,
+            overlap: 0.25,
+            context_seconds: 0.5,
+            ..Default::default()
+        });
         let audio = song(22_050, 6.3, 2);
         let total = audio.n_frames();
         let whole = sep.separate(&audio, |_| {}).unwrap();
@@ -177,7 +182,12 @@ mod tests {
 
     #[test]
     fn a_stretch_outside_the_song_is_refused() {
-        let sep = separator(SeparatorConfig { chunk_seconds: 1.0, overlap: 0.25, context_seconds: 0.0 });
+        let sep = separator(SeparatorConfig {
+            chunk_seconds: 1.0,
+            overlap: 0.25,
+            context_seconds: 0.0,
+            ..Default::default()
+        });
         let read = |_: Range<usize>| vec![Vec::new(); 2];
         for (range, total) in [(5..5, 10), (3..11, 10), (7..2, 10)] {
             let error = RangeSeparation::new(&sep, 16_000, 2, range, total, read).err().expect("refused");
@@ -187,7 +197,12 @@ mod tests {
 
     #[test]
     fn history_shorter_than_the_context_is_padded_with_silence_in_front() {
-        let sep = separator(SeparatorConfig { chunk_seconds: 1.0, overlap: 0.25, context_seconds: 0.5 });
+        let sep = separator(SeparatorConfig {
+            chunk_seconds: 1.0,
+            overlap: 0.25,
+            context_seconds: 0.5,
+            ..Default::default()
+        });
         let mut stream = sep.stream(16_000, 1).unwrap();
         let context = stream.context_len();
         assert_eq!(context, 8000 - 8000 % 256, "whole model frames");

@@ -119,7 +119,12 @@ pub fn latency_samples(rate: u32) -> usize {
 
 /// The separator settings the plugin uses in realtime.
 pub fn separator_config() -> svs_core::SeparatorConfig {
-    svs_core::SeparatorConfig { chunk_seconds: CHUNK_SECONDS, overlap: OVERLAP, context_seconds: CONTEXT_SECONDS }
+    svs_core::SeparatorConfig {
+        chunk_seconds: CHUNK_SECONDS,
+        overlap: OVERLAP,
+        context_seconds: CONTEXT_SECONDS,
+        ..Default::default()
+    }
 }
 
 /// The settings for `offline` renders (bounce, freeze), which have no deadline: the same windows

@@ -173,6 +173,43 @@ fn separate_live_writes_aligned_stems_that_sum_to_the_input() {
 }
 
 #[test]
+fn separate_with_either_mask() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = tiny_model(tmp.path());
+    let song = tone(44100, 2.0, 2);
+    let input = tmp.path().join("song.wav");
+    write(&input, &song);
+    let run = |mask: &[&str], out: &Path| {
+        svs()
+            .args(["separate", "--bit-depth", "32f", "--model"])
+            .arg(&model)
+            .args(mask)
+            .arg("--out-dir")
+            .arg(out)
+            .arg(&input)
+            .output()
+            .unwrap()
+    };
+    let (ratio, complex) = (tmp.path().join("ratio"), tmp.path().join("complex"));
+    for (mask, out) in [(&[][..], &ratio), (&["--mask", "complex"][..], &complex)] {
+        let result = run(mask, out);
+        assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
+        let vocals = read_audio(&out.join("song").join("vocals.wav")).unwrap();
+        let accompaniment = read_audio(&out.join("song").join("accompaniment.wav")).unwrap();
+        let err = resum_error(&vocals, &accompaniment, &song);
+        assert!(err < 1e-5, "{mask:?}: stems differ from the input by {err}");
+    }
+    // An untrained model's masks are complex: the two ways of applying them differ.
+    let a = read_audio(&ratio.join("song").join("vocals.wav")).unwrap();
+    let b = read_audio(&complex.join("song").join("vocals.wav")).unwrap();
+    let diff = (0..song.n_frames()).map(|i| (a.channels[0][i] - b.channels[0][i]).abs()).fold(0.0, f32::max);
+    assert!(diff > 1e-4, "--mask complex changed nothing");
+    let refused = run(&["--mask", "wiener"], &tmp.path().join("bad"));
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("magnitude-ratio"), "the error lists the masks");
+}
+
+#[test]
 fn separate_with_context_before_each_window() {
     let tmp = tempfile::tempdir().unwrap();
     let model = tiny_model(tmp.path());

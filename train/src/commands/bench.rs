@@ -187,8 +187,12 @@ pub fn run(args: BenchArgs) -> Result<()> {
                 }
                 None => (svs_core::default_model::default_model()?.separator(&device)?.0, "embedded default".into()),
             };
-            let mut live =
-                LiveSeparator::new(&model, rate, channels, &LiveConfig { attention_seconds, first_seconds })?;
+            let mut live = LiveSeparator::new(
+                &model,
+                rate,
+                channels,
+                &LiveConfig { attention_seconds, first_seconds, ..Default::default() },
+            )?;
             let n = (seconds * rate as f32) as usize;
             let input: Vec<Vec<f32>> = (0..channels).map(|c| test_signal(0, n, rate, c)).collect();
             let mut vocals = vec![vec![0.0f32; block]; channels];

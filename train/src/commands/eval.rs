@@ -85,6 +85,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
             live: args.live.then(|| LiveConfig {
                 attention_seconds: args.live_attention_seconds,
                 first_seconds: args.live_first_seconds,
+                mask: args.windows.mask.into(),
             }),
         })?,
         _ => bail!("give --references and --estimates, or --dataset, --root and --model"),

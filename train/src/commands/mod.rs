@@ -18,8 +18,8 @@ pub mod train_vad;
 use anyhow::{Context, Result};
 use clap::Args;
 use std::path::Path;
-use svs_core::SeparatorConfig;
 use svs_core::model_file::ModelFile;
+use svs_core::{MaskMode, SeparatorConfig};
 
 /// The windowed separator's settings, as `svs separate` and `svs eval` take them.
 #[derive(Args, Debug, Clone)]
@@ -34,6 +34,30 @@ pub struct WindowArgs {
     /// helps short windows most).
     #[arg(long, default_value_t = SeparatorConfig::default().context_seconds)]
     pub context_seconds: f32,
+    /// How the network's vocal mask is applied (also with --live).
+    #[arg(long, value_enum, default_value_t)]
+    pub mask: MaskArg,
+}
+
+/// `--mask`: [`MaskMode`] on the command line.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum MaskArg {
+    /// The network's complex mask as it is: what training validates, and what every figure
+    /// measured before 2026-12-07 used.
+    Complex,
+    /// The vocals' share of the two stems' magnitudes, a real gain with the mixture's phase
+    /// (scores better).
+    #[default]
+    MagnitudeRatio,
+}
+
+impl From<MaskArg> for MaskMode {
+    fn from(arg: MaskArg) -> Self {
+        match arg {
+            MaskArg::Complex => MaskMode::Complex,
+            MaskArg::MagnitudeRatio => MaskMode::MagnitudeRatio,
+        }
+    }
 }
 
 impl WindowArgs {
@@ -42,6 +66,7 @@ impl WindowArgs {
             chunk_seconds: self.chunk_seconds,
             overlap: self.overlap,
             context_seconds: self.context_seconds,
+            mask: self.mask.into(),
         }
     }
 }

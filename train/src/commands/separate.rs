@@ -179,7 +179,8 @@ fn separate_file_live(model: &PoCoNet, input: &Path, args: &SeparateArgs) -> Res
     if audio.n_frames() == 0 {
         bail!("{}: contains no audio samples", input.display());
     }
-    let mut live = LiveSeparator::new(model, audio.sample_rate, audio.n_channels(), &LiveConfig::default())?;
+    let config = LiveConfig { mask: args.windows.mask.into(), ..Default::default() };
+    let mut live = LiveSeparator::new(model, audio.sample_rate, audio.n_channels(), &config)?;
     let stems = live.separate(&audio)?;
     let dir = args.out_dir.join(output_name(input));
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;

@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use svs_core::model_file::write_atomically;
 use svs_core::{
-    AudioBuffer, BackendKind, LiveConfig, LiveSeparator, MODEL_SAMPLE_RATE, ModelFile, Separator, SeparatorConfig,
-    Stems,
+    AudioBuffer, BackendKind, LiveConfig, LiveSeparator, MODEL_SAMPLE_RATE, MaskMode, ModelFile, Separator,
+    SeparatorConfig, Stems,
 };
 
 /// The protocol, as reports name it.
@@ -226,6 +226,24 @@ type SeparateSong = Box<dyn FnMut(&AudioBuffer) -> Result<Stems>>;
 /// Separates every track of a dataset split with a model and evaluates it (the paper's whole
 /// protocol). Each track's result is cached under `results`, in a folder named by the model
 /// file's contents, so an interrupted evaluation resumes.
+/// The suffix of the cache folder for results of these settings, so that results of other
+/// settings are cached apart. The plain folder holds the default windows with the complex mask
+/// (the only mask before the magnitude ratio), so caches written before it stay valid.
+fn cache_mode(live: Option<&LiveConfig>, windows: &SeparatorConfig) -> String {
+    let mask = match live.map_or(windows.mask, |live| live.mask) {
+        MaskMode::Complex => "",
+        MaskMode::MagnitudeRatio => "-magnitude-ratio",
+    };
+    let plain_windows = SeparatorConfig { mask: MaskMode::Complex, ..windows.clone() };
+    match live {
+        Some(live) => format!("-live-{}s-{}s{mask}", live.attention_seconds, live.first_seconds),
+        None if plain_windows != crate::training::validation::network_estimate_config() => {
+            format!("-windows-{}s-{}-{}s{mask}", windows.chunk_seconds, windows.overlap, windows.context_seconds)
+        }
+        None => mask.to_string(),
+    }
+}
+
 pub fn evaluate_dataset(options: &DatasetEvaluation) -> Result<Evaluation> {
     let (root, model_path, kind) = (options.root.as_path(), options.model.as_path(), options.dataset);
     let listing = list_songs(kind, root)?;
@@ -246,15 +264,7 @@ pub fn evaluate_dataset(options: &DatasetEvaluation) -> Result<Evaluation> {
         let separator = Separator::from_model_file(&file, device, options.windows.clone())?;
         Box::new(move |audio| Ok(separator.separate(audio, |_| {})?))
     };
-    // Results of other settings are cached apart (the defaults keep the plain folder name).
-    let mode = match &options.live {
-        Some(live) => format!("-live-{}s-{}s", live.attention_seconds, live.first_seconds),
-        None if options.windows != SeparatorConfig::default() => {
-            let w = &options.windows;
-            format!("-windows-{}s-{}-{}s", w.chunk_seconds, w.overlap, w.context_seconds)
-        }
-        None => String::new(),
-    };
+    let mode = cache_mode(options.live.as_ref(), &options.windows);
     let cache = options.results.join(format!("{}{mode}", cache_folder_name(model_path)?));
     std::fs::create_dir_all(&cache).with_context(|| format!("creating {}", cache.display()))?;
     let bar = progress::bar(songs.len() as u64, "separating + evaluating", "tracks");
@@ -290,6 +300,31 @@ pub fn evaluate_dataset(options: &DatasetEvaluation) -> Result<Evaluation> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn results_of_each_mask_and_setting_are_cached_apart() {
+        let complex = SeparatorConfig { mask: MaskMode::Complex, ..Default::default() };
+        let ratio = SeparatorConfig::default();
+        assert_eq!(ratio.mask, MaskMode::MagnitudeRatio, "the default mask");
+        let short = SeparatorConfig { chunk_seconds: 3.0, ..ratio.clone() };
+        let short_complex = SeparatorConfig { mask: MaskMode::Complex, ..short.clone() };
+        let live = LiveConfig::default();
+        let live_complex = LiveConfig { mask: MaskMode::Complex, ..live.clone() };
+        let modes = [
+            cache_mode(None, &complex),
+            cache_mode(None, &ratio),
+            cache_mode(None, &short),
+            cache_mode(None, &short_complex),
+            cache_mode(Some(&live), &ratio),
+            cache_mode(Some(&live_complex), &ratio),
+        ];
+        assert_eq!(modes[0], "", "caches written before the magnitude ratio were the complex mask's");
+        for (i, a) in modes.iter().enumerate() {
+            for b in &modes[i + 1..] {
+                assert_ne!(a, b, "two settings share a cache folder");
+            }
+        }
+    }
 
     #[test]
     fn cached_results_belong_to_the_model_file_s_contents() {

@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use svs_core::audio::{BitDepth, wav_bytes};
 use svs_core::model_file::write_atomically;
-use svs_core::{AudioBuffer, MODEL_SAMPLE_RATE, ModelFile, Separator, SeparatorConfig};
+use svs_core::{AudioBuffer, MODEL_SAMPLE_RATE, ModelFile, Separator};
 
 /// The teacher, ready to label songs.
 pub struct PseudoLabeler {
@@ -51,9 +51,10 @@ pub struct LabelRecord {
 pub const RECORD: &str = "label.json";
 
 impl PseudoLabeler {
-    /// The teacher from a model file, on `device`, with the default chunking.
+    /// The teacher from a model file, on `device`, with the settings training measures with.
     pub fn new(teacher: &ModelFile, device: &Device) -> Result<Self> {
-        Ok(Self { teacher: Separator::from_model_file(teacher, device.clone(), SeparatorConfig::default())? })
+        let config = crate::training::validation::network_estimate_config();
+        Ok(Self { teacher: Separator::from_model_file(teacher, device.clone(), config)? })
     }
 
     fn separate(&self, signal: Vec<f32>) -> Result<svs_core::Stems> {

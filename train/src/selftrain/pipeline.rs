@@ -417,7 +417,8 @@ fn evaluate(out: &Path, test: &CorpusSection, model: &Trained, options: &Pipelin
         backend: options.backend,
         results: out.join("eval").join(format!("{name}-tracks")),
         live: None,
-        windows: svs_core::SeparatorConfig::default(),
+        // As validation measured the models (the pipeline's report compares its own stages).
+        windows: crate::training::validation::network_estimate_config(),
     })?;
     write_json(&evaluation, &json, JsonFormat::Svs)?;
     let failed = &evaluation.summary.failed;
