@@ -56,8 +56,8 @@ pub enum MaskMode {
     /// The vocals' share of the two stems' magnitudes, `|m| / (|m| + |1 - m|)`: a real gain in
     /// [0, 1] that keeps the mixture's phase, like the magnitude-domain soft masks of Open-Unmix
     /// and Spleeter. A real mask in [0, 1] is left as it is; a complex one or one outside that
-    /// range is pulled onto it. It scores better than `m` itself on every test set measured
-    /// (docs/results/real-voices.md, "The mask's magnitude ratio").
+    /// range is pulled onto it. It scores better than `m` itself on real recordings and level on
+    /// synthetic songs (docs/results/real-voices.md, "The mask's magnitude ratio").
     #[default]
     MagnitudeRatio,
 }
