@@ -681,3 +681,24 @@ fn a_read_only_output_folder_is_a_clear_error() {
     assert!(line.contains(&*out.join("song").to_string_lossy()), "the error names the folder: {line}");
     assert!(line.contains("Read-only file system") || line.contains("Permission denied"), "{line}");
 }
+
+/// `svs bench live` and `svs bench train` size a preset by its channels and its levels.
+#[test]
+fn bench_sizes_a_preset_by_channels_and_levels() {
+    let live = svs()
+        .args(["bench", "live", "--preset", "small", "--base-channels", "4", "--max-channels", "8", "--levels", "3"])
+        .args(["--seconds", "0.5", "--rate", "16000", "--channels", "1"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&live.stdout);
+    assert!(live.status.success(), "{}", String::from_utf8_lossy(&live.stderr));
+    assert!(stdout.contains("base=4 max=8 levels=3"), "{stdout}");
+    let train = svs()
+        .args(["bench", "train", "--preset", "small", "--base-channels", "4", "--max-channels", "8", "--levels", "3"])
+        .args(["--window-seconds", "0.5", "--batch", "1", "--steps", "1"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&train.stdout);
+    assert!(train.status.success(), "{}", String::from_utf8_lossy(&train.stderr));
+    assert!(stdout.contains("base=4 max=8 levels=3"), "{stdout}");
+}

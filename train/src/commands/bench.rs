@@ -1,5 +1,6 @@
 //! `svs bench`: the measurements behind docs/BENCHMARKS.md. Timing lives here (never in tests).
 
+use crate::training::config::ModelSection;
 use crate::training::cpu_step::{StepPath, cpu_train_step};
 use crate::training::data::Batch;
 use crate::training::trainer::batch_loss;
@@ -60,6 +61,9 @@ pub enum BenchCommand {
         /// Override the preset's channel cap.
         #[arg(long)]
         max_channels: Option<usize>,
+        /// Override the preset's number of U-Net levels.
+        #[arg(long)]
+        levels: Option<usize>,
     },
     /// CPU load of live separation (the streaming network, one thread): the test signal in
     /// host-sized blocks, timed per block against the block's duration.
@@ -74,6 +78,9 @@ pub enum BenchCommand {
         /// Override the preset's channel cap.
         #[arg(long, requires = "preset")]
         max_channels: Option<usize>,
+        /// Override the preset's number of U-Net levels.
+        #[arg(long, requires = "preset")]
+        levels: Option<usize>,
         #[command(flatten)]
         signal: SignalArgs,
         /// Samples per host block.
@@ -141,10 +148,18 @@ pub fn run(args: BenchArgs) -> Result<()> {
                 config.flops_per_second(chunk_seconds as f64) / 1e9
             );
         }
-        BenchCommand::Train { preset, backend, window_seconds, batch, steps, path, base_channels, max_channels } => {
-            let mut config = preset.config();
-            config.base_channels = base_channels.unwrap_or(config.base_channels);
-            config.max_channels = max_channels.unwrap_or(config.max_channels);
+        BenchCommand::Train {
+            preset,
+            backend,
+            window_seconds,
+            batch,
+            steps,
+            path,
+            base_channels,
+            max_channels,
+            levels,
+        } => {
+            let config = ModelSection { preset, levels, max_channels, base_channels }.resolve();
             let samples = (window_seconds * svs_core::MODEL_SAMPLE_RATE as f32) as usize;
             let rate = svs_core::MODEL_SAMPLE_RATE;
             let vocals: Vec<f32> = (0..batch).flat_map(|b| test_signal(b * samples, samples, rate, 0)).collect();
@@ -157,10 +172,11 @@ pub fn run(args: BenchArgs) -> Result<()> {
             let step_flops =
                 3.0 * config.flops_per_second(window_seconds as f64) * (batch as f64 * window_seconds as f64);
             println!(
-                "preset={preset} base={} max={} backend={backend} path={path} window={window_seconds}s batch={batch}: \
+                "preset={preset} base={} max={} levels={} backend={backend} path={path} window={window_seconds}s batch={batch}: \
                  {per_step:.2} s per iteration, {:.3} examples/s, {:.0} GFLOP per step, {:.1} GFLOP/s, peak RSS {} MB",
                 config.base_channels,
                 config.max_channels,
+                config.levels,
                 batch as f64 / per_step,
                 step_flops / 1e9,
                 step_flops / 1e9 / per_step,
@@ -171,6 +187,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
             preset,
             base_channels,
             max_channels,
+            levels,
             signal: SignalArgs { seconds, rate, channels },
             block,
             attention_seconds,
@@ -179,10 +196,11 @@ pub fn run(args: BenchArgs) -> Result<()> {
             let device = BackendKind::Cpu.device(0)?;
             let (model, name) = match preset {
                 Some(preset) => {
-                    let mut config = preset.config();
-                    config.base_channels = base_channels.unwrap_or(config.base_channels);
-                    config.max_channels = max_channels.unwrap_or(config.max_channels);
-                    let name = format!("{preset} base={} max={}", config.base_channels, config.max_channels);
+                    let config = ModelSection { preset, levels, max_channels, base_channels }.resolve();
+                    let name = format!(
+                        "{preset} base={} max={} levels={}",
+                        config.base_channels, config.max_channels, config.levels
+                    );
                     (config.init(&device), name)
                 }
                 None => (svs_core::default_model::default_model()?.separator(&device)?.0, "embedded default".into()),
